@@ -1,1 +1,1157 @@
-// placeholder
+// Unit tests of the routing engine, driven with a manual clock.
+#include "core/routing/router.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+namespace tamas::core {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A router, a manual clock and the commands it has sent, with helpers to read them.
+class RouterTest : public ::testing::Test {
+ protected:
+  explicit RouterTest(RouterConfig cfg = {}) : r_(std::move(cfg)) {}
+
+  QueueId queue(QueueConfig cfg) {
+    auto q = r_.add_queue(std::move(cfg));
+    EXPECT_TRUE(q.is_ok()) << q.message();
+    return *q;
+  }
+  QueueId queue(const std::string& name, Strategy s = Strategy::kLongestIdle) {
+    QueueConfig cfg;
+    cfg.name = name;
+    cfg.strategy = s;
+    return queue(std::move(cfg));
+  }
+  AgentId agent(const std::string& name, std::vector<QueueMembership> queues,
+                std::vector<std::pair<SkillId, uint8_t>> skills = {}) {
+    AgentConfig cfg;
+    cfg.name = name;
+    cfg.queues = std::move(queues);
+    cfg.skills = std::move(skills);
+    return agent(std::move(cfg));
+  }
+  AgentId agent(AgentConfig cfg) {
+    auto a = r_.add_agent(std::move(cfg));
+    EXPECT_TRUE(a.is_ok()) << a.message();
+    return *a;
+  }
+
+  void send(const Event& e) {
+    Status s = r_.handle(e, now_, out_);
+    ASSERT_TRUE(s.is_ok()) << s.message();
+  }
+  Status try_send(const Event& e) { return r_.handle(e, now_, out_); }
+  void wait(Duration d) {
+    now_ += d;
+    r_.advance(now_, out_);
+  }
+
+  void login(AgentId a) { send(SetAgentStatus{a, AgentStatus::kAvailable, ""}); }
+  TaskId arrive(QueueId q, int priority = 0, std::vector<SkillRequirement> skills = {},
+                Channel ch = Channel::kVoice) {
+    TaskSpec t;
+    t.id = TaskId{++next_task_};
+    t.queue = q;
+    t.priority = priority;
+    t.skills = std::move(skills);
+    t.channel = ch;
+    send(TaskArrived{std::move(t)});
+    return TaskId{next_task_};
+  }
+
+  template <typename C>
+  std::vector<C> take() {
+    std::vector<C> found;
+    std::vector<Command> rest;
+    for (auto& c : out_) {
+      if (auto* p = std::get_if<C>(&c)) {
+        found.push_back(*p);
+      } else {
+        rest.push_back(std::move(c));
+      }
+    }
+    out_ = std::move(rest);
+    return found;
+  }
+  // The agents offered `task` since the last take, in order.
+  std::vector<AgentId> offered(TaskId task) {
+    std::vector<AgentId> a;
+    for (const OfferTask& o : take<OfferTask>()) {
+      if (o.task == task) a.push_back(o.agent);
+    }
+    return a;
+  }
+  // The single agent offered `task`; fails the test otherwise.
+  AgentId offered_one(TaskId task) {
+    auto a = offered(task);
+    EXPECT_EQ(a.size(), 1u) << "task " << task.value;
+    return a.empty() ? AgentId{UINT32_MAX} : a.front();
+  }
+  // Arrive, get offered, accept: returns the agent.
+  AgentId serve(QueueId q) {
+    TaskId t = arrive(q);
+    AgentId a = offered_one(t);
+    send(OfferAccepted{t, a});
+    return a;
+  }
+
+  Router r_;
+  TimePoint now_ = kEpoch + 1h;
+  CommandSink out_;
+  uint64_t next_task_ = 0;
+};
+
+// ---- configuration ----
+
+TEST_F(RouterTest, RejectsBadConfigurationWithTheField) {
+  queue("sales");
+  QueueConfig dup;
+  dup.name = "sales";
+  auto q = r_.add_queue(dup);
+  ASSERT_FALSE(q.is_ok());
+  EXPECT_NE(q.message().find("queue 'sales': the name is already used"), std::string::npos);
+
+  QueueConfig bad_overflow;
+  bad_overflow.name = "x";
+  bad_overflow.escalation.push_back({30s, EscalationStep::Action::kOverflow, 1, QueueId{9}, ""});
+  q = r_.add_queue(bad_overflow);
+  ASSERT_FALSE(q.is_ok());
+  EXPECT_NE(q.message().find("escalation[0]"), std::string::npos) << q.message();
+
+  SkillId s = r_.add_skill("fa");
+  EXPECT_EQ(r_.add_skill("fa"), s);
+  AgentConfig a;
+  a.name = "1001";
+  a.skills = {{s, 11}};
+  auto ar = r_.add_agent(a);
+  ASSERT_FALSE(ar.is_ok());
+  EXPECT_NE(ar.message().find("level 11 is outside 1..10"), std::string::npos) << ar.message();
+
+  a.skills = {{s, 5}};
+  a.queues = {{QueueId{0}, 0}};
+  ar = r_.add_agent(a);
+  ASSERT_FALSE(ar.is_ok());
+  EXPECT_NE(ar.message().find("tier"), std::string::npos);
+  a.queues = {{QueueId{7}, 1}};
+  EXPECT_FALSE(r_.add_agent(a).is_ok());
+}
+
+TEST_F(RouterTest, UnknownIdsAndBadTransitionsAreErrorsNotCrashes) {
+  QueueId q = queue("q");
+  AgentId a = agent("a", {{q, 1}});
+  EXPECT_FALSE(try_send(SetAgentStatus{AgentId{42}, AgentStatus::kAvailable, ""}).is_ok());
+  EXPECT_FALSE(try_send(TaskAbandoned{TaskId{777}}).is_ok());
+  EXPECT_FALSE(try_send(TaskCompleted{TaskId{777}}).is_ok());
+  Status s = try_send(SetAgentStatus{a, AgentStatus::kBreak, "nap"});
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("unknown break reason 'nap'"), std::string::npos) << s.message();
+
+  TaskId t = arrive(q);  // nobody logged in: waits
+  EXPECT_FALSE(try_send(OfferAccepted{t, a}).is_ok()) << "accept of a task never offered";
+  EXPECT_FALSE(try_send(TaskCompleted{t}).is_ok()) << "completing a task still waiting";
+
+  TaskSpec unknown_queue;
+  unknown_queue.id = TaskId{999};
+  unknown_queue.queue = QueueId{55};
+  send(TaskArrived{unknown_queue});
+  auto rej = take<TaskRejected>();
+  ASSERT_EQ(rej.size(), 1u);
+  EXPECT_EQ(rej[0].reason, RejectReason::kUnknownQueue);
+
+  TaskSpec dup;
+  dup.id = t;
+  dup.queue = q;
+  send(TaskArrived{dup});
+  rej = take<TaskRejected>();
+  ASSERT_EQ(rej.size(), 1u);
+  EXPECT_EQ(rej[0].reason, RejectReason::kDuplicateTask);
+  EXPECT_EQ(r_.task_count(), 1u);
+}
+
+// ---- agents: status and state ----
+
+TEST_F(RouterTest, StatusIsChosenStateIsDerived) {
+  QueueId q = queue("q");
+  AgentId a = agent("a", {{q, 1}});
+  EXPECT_EQ(r_.agent_snapshot(a, now_).status, AgentStatus::kLoggedOut);
+  login(a);
+  auto changes = take<AgentChanged>();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].status, AgentStatus::kAvailable);
+  EXPECT_EQ(changes[0].state, AgentState::kIdle);
+
+  TaskId t = arrive(q);
+  EXPECT_EQ(offered_one(t), a);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).state, AgentState::kReserved);
+  send(OfferAccepted{t, a});
+  EXPECT_EQ(r_.agent_snapshot(a, now_).state, AgentState::kOnContact);
+
+  // A break taken on a call applies to what comes next; the call goes on.
+  send(SetAgentStatus{a, AgentStatus::kBreak, "lunch"});
+  auto snap = r_.agent_snapshot(a, now_);
+  EXPECT_EQ(snap.status, AgentStatus::kBreak);
+  EXPECT_EQ(snap.state, AgentState::kOnContact);
+  EXPECT_EQ(snap.reason, "lunch");
+  send(TaskCompleted{t});
+  EXPECT_EQ(r_.agent_snapshot(a, now_).state, AgentState::kIdle);
+  TaskId t2 = arrive(q);
+  EXPECT_TRUE(offered(t2).empty()) << "an agent on break gets no offers";
+  login(a);
+  EXPECT_EQ(offered_one(t2), a);
+}
+
+TEST_F(RouterTest, BreakWithoutReasonTakesTheFirstConfiguredOne) {
+  QueueId q = queue("q");
+  AgentId a = agent("a", {{q, 1}});
+  login(a);
+  send(SetAgentStatus{a, AgentStatus::kBreak, ""});
+  EXPECT_EQ(r_.agent_snapshot(a, now_).reason, "break");
+  EXPECT_EQ(r_.break_reasons().front(), "no answer");
+}
+
+TEST_F(RouterTest, LogoutWhileRingingGivesTheTaskToTheNextAgent) {
+  QueueId q = queue("q");
+  AgentId a = agent("a", {{q, 1}});
+  login(a);
+  wait(1s);
+  AgentId b = agent("b", {{q, 1}});
+  login(b);
+  TaskId t = arrive(q);
+  EXPECT_EQ(offered_one(t), a);
+  send(SetAgentStatus{a, AgentStatus::kLoggedOut, ""});
+  auto cancels = take<CancelOffer>();
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_EQ(cancels[0].reason, CancelReason::kAgentUnavailable);
+  EXPECT_EQ(offered_one(t), b);
+}
+
+// ---- capacity per channel ----
+
+TEST_F(RouterTest, ChatCapacityAndVoiceExclusivity) {
+  QueueId q = queue("q");
+  AgentConfig cfg;
+  cfg.name = "a";
+  cfg.queues = {{q, 1}};
+  cfg.capacity = {1, 2, 0, 0, 0};
+  AgentId a = agent(cfg);
+  login(a);
+  TaskId c1 = arrive(q, 0, {}, Channel::kChat);
+  TaskId c2 = arrive(q, 0, {}, Channel::kChat);
+  TaskId c3 = arrive(q, 0, {}, Channel::kChat);
+  auto offers = take<OfferTask>();
+  ASSERT_EQ(offers.size(), 2u);
+  EXPECT_EQ(offers[0].task, c1);
+  EXPECT_EQ(offers[1].task, c2);
+  // Two chats at once, not three.
+  auto snap = r_.agent_snapshot(a, now_);
+  EXPECT_EQ(snap.load[static_cast<size_t>(Channel::kChat)], 2);
+  EXPECT_FALSE(r_.standing(c1, now_).has_value());
+  EXPECT_FALSE(r_.standing(c2, now_).has_value());
+  ASSERT_TRUE(r_.standing(c3, now_).has_value());
+  EXPECT_EQ(r_.standing(c3, now_)->position, 1u);
+  // While chats are open, no voice call is offered (voice takes the whole agent).
+  TaskId v = arrive(q);
+  EXPECT_TRUE(offered(v).empty());
+  send(OfferAccepted{c1, a});
+  send(OfferAccepted{c2, a});
+  send(TaskCompleted{c1});
+  // One chat slot is free: the waiting chat (older than the call and same priority) comes first;
+  // the call still waits because a chat is open.
+  EXPECT_EQ(offered_one(c3), a);
+  EXPECT_TRUE(offered(v).empty());
+  send(OfferAccepted{c3, a});
+  send(TaskCompleted{c2});
+  send(TaskCompleted{c3});
+  EXPECT_EQ(offered_one(v), a);
+  // And while on voice, no chat.
+  send(OfferAccepted{v, a});
+  TaskId c4 = arrive(q, 0, {}, Channel::kChat);
+  EXPECT_TRUE(offered(c4).empty());
+}
+
+TEST_F(RouterTest, NoCapacityForAChannelMeansNoOffers) {
+  QueueId q = queue("q");
+  AgentConfig cfg;
+  cfg.name = "a";
+  cfg.queues = {{q, 1}};
+  cfg.capacity = {1, 0, 0, 0, 0};
+  AgentId a = agent(cfg);
+  login(a);
+  TaskId e = arrive(q, 0, {}, Channel::kEmail);
+  EXPECT_TRUE(offered(e).empty());
+}
+
+// ---- skills ----
+
+TEST_F(RouterTest, SkillLevelsAreMinimums) {
+  SkillId fa = r_.add_skill("fa");
+  QueueId q = queue("q");
+  AgentId low = agent("low", {{q, 1}}, {{fa, 3}});
+  login(low);
+  wait(1s);
+  AgentId high = agent("high", {{q, 1}}, {{fa, 8}});
+  login(high);
+  TaskId t = arrive(q, 0, {{fa, 5}});
+  EXPECT_EQ(offered_one(t), high) << "low is idle longer but below level 5";
+  TaskId t2 = arrive(q, 0, {{fa, 1}});
+  EXPECT_EQ(offered_one(t2), low);
+}
+
+TEST_F(RouterTest, QueueSkillsApplyToEveryTask) {
+  SkillId ar = r_.add_skill("ar");
+  QueueConfig qc;
+  qc.name = "arabic";
+  qc.skills = {{ar, 4}};
+  QueueId q = queue(qc);
+  AgentId none = agent("none", {{q, 1}});
+  login(none);
+  TaskId t = arrive(q);
+  EXPECT_TRUE(offered(t).empty());
+  AgentId speaker = agent("speaker", {{q, 1}}, {{ar, 4}});
+  login(speaker);
+  EXPECT_EQ(offered_one(t), speaker);
+}
+
+// ---- strategies ----
+
+TEST_F(RouterTest, LongestIdleGetsTheTask) {
+  QueueId q = queue("q");
+  AgentId a = agent("a", {{q, 1}});
+  AgentId b = agent("b", {{q, 1}});
+  AgentId c = agent("c", {{q, 1}});
+  login(b);
+  wait(1s);
+  login(a);
+  wait(1s);
+  login(c);
+  EXPECT_EQ(serve(q), b);
+  EXPECT_EQ(serve(q), a);
+  EXPECT_EQ(serve(q), c);
+  // b finishes last: it is now the most recently idle.
+  send(TaskCompleted{TaskId{2}});  // a
+  wait(1s);
+  send(TaskCompleted{TaskId{3}});  // c
+  wait(1s);
+  send(TaskCompleted{TaskId{1}});  // b
+  EXPECT_EQ(serve(q), a);
+  EXPECT_EQ(serve(q), c);
+  EXPECT_EQ(serve(q), b);
+}
+
+TEST_F(RouterTest, LinearAlwaysTriesTheListInOrder) {
+  QueueId q = queue("q", Strategy::kLinear);
+  AgentId a = agent("a", {{q, 1}});
+  AgentId b = agent("b", {{q, 1}});
+  login(b);
+  wait(5s);
+  login(a);
+  TaskId t = arrive(q);
+  EXPECT_EQ(offered_one(t), a) << "first in the list, though b was idle longer";
+  send(OfferAccepted{t, a});
+  EXPECT_EQ(serve(q), b);
+  send(TaskCompleted{t});
+  EXPECT_EQ(serve(q), a);
+}
+
+TEST_F(RouterTest, RoundRobinRemembersWhoWasServed) {
+  QueueId q = queue("q", Strategy::kRoundRobin);
+  std::vector<AgentId> agents;
+  for (const char* n : {"a", "b", "c"}) agents.push_back(agent(n, {{q, 1}}));
+  for (AgentId a : agents) login(a);
+  std::vector<AgentId> order;
+  for (int i = 0; i < 6; ++i) {
+    TaskId t = arrive(q);
+    AgentId a = offered_one(t);
+    order.push_back(a);
+    send(OfferAccepted{t, a});
+    send(TaskCompleted{t});
+  }
+  std::vector<AgentId> expected = {agents[0], agents[1], agents[2],
+                                   agents[0], agents[1], agents[2]};
+  EXPECT_EQ(order, expected);
+}
+
+TEST_F(RouterTest, FewestContactsAndLeastTalkTime) {
+  QueueId fewest = queue("fewest", Strategy::kFewestContacts);
+  QueueId least = queue("least", Strategy::kLeastTalkTime);
+  QueueId only_a = queue("only-a");
+  QueueId only_b = queue("only-b");
+  AgentId a = agent("a", {{fewest, 1}, {least, 1}, {only_a, 1}});
+  AgentId b = agent("b", {{fewest, 1}, {least, 1}, {only_b, 1}});
+  login(a);
+  login(b);
+  // a handles two contacts of 10 s, b one of 100 s.
+  for (int i = 0; i < 2; ++i) {
+    TaskId t = arrive(only_a);
+    ASSERT_EQ(offered_one(t), a);
+    send(OfferAccepted{t, a});
+    wait(10s);
+    send(TaskCompleted{t});
+  }
+  TaskId long_one = arrive(only_b);
+  ASSERT_EQ(offered_one(long_one), b);
+  send(OfferAccepted{long_one, b});
+  wait(100s);
+  send(TaskCompleted{long_one});
+  // b has been idle for less time than a, so longest-idle would pick a for both.
+  TaskId t1 = arrive(fewest);
+  EXPECT_EQ(offered_one(t1), b) << "fewest contacts: b (1) before a (2)";
+  TaskId t2 = arrive(least);
+  EXPECT_EQ(offered_one(t2), a) << "least talk time: a (20 s) before b (100 s)";
+}
+
+TEST_F(RouterTest, BestSkillLevelFirst) {
+  SkillId s = r_.add_skill("billing");
+  QueueConfig qc;
+  qc.name = "billing";
+  qc.strategy = Strategy::kBestSkill;
+  qc.skills = {{s, 1}};
+  QueueId q = queue(qc);
+  AgentId mid = agent("mid", {{q, 1}}, {{s, 5}});
+  AgentId top = agent("top", {{q, 1}}, {{s, 9}});
+  AgentId low = agent("low", {{q, 1}}, {{s, 2}});
+  login(mid);
+  login(low);
+  wait(5s);
+  login(top);
+  EXPECT_EQ(serve(q), top);
+  EXPECT_EQ(serve(q), mid);
+  EXPECT_EQ(serve(q), low);
+}
+
+TEST_F(RouterTest, RandomSpreadsOverAllAgentsAndIsReproducible) {
+  auto run = [](uint64_t seed) {
+    RouterConfig rc;
+    rc.seed = seed;
+    Router r(rc);
+    QueueConfig qc;
+    qc.name = "q";
+    qc.strategy = Strategy::kRandom;
+    QueueId q = *r.add_queue(qc);
+    CommandSink out;
+    TimePoint now = kEpoch;
+    for (int i = 0; i < 4; ++i) {
+      AgentConfig ac;
+      ac.name = "a" + std::to_string(i);
+      ac.queues = {{q, 1}};
+      AgentId a = *r.add_agent(ac);
+      EXPECT_TRUE(r.handle(SetAgentStatus{a, AgentStatus::kAvailable, ""}, now, out).is_ok());
+    }
+    std::vector<uint32_t> picks;
+    for (uint64_t i = 1; i <= 400; ++i) {
+      out.clear();
+      TaskSpec t;
+      t.id = TaskId{i};
+      t.queue = q;
+      EXPECT_TRUE(r.handle(TaskArrived{t}, now, out).is_ok());
+      AgentId who{};
+      for (auto& c : out) {
+        if (auto* o = std::get_if<OfferTask>(&c)) who = o->agent;
+      }
+      picks.push_back(who.value);
+      EXPECT_TRUE(r.handle(OfferAccepted{t.id, who}, now, out).is_ok());
+      EXPECT_TRUE(r.handle(TaskCompleted{t.id}, now, out).is_ok());
+    }
+    return picks;
+  };
+  auto picks = run(7);
+  EXPECT_EQ(picks, run(7));
+  EXPECT_NE(picks, run(8));
+  std::map<uint32_t, int> counts;
+  for (uint32_t p : picks) counts[p]++;
+  ASSERT_EQ(counts.size(), 4u);
+  for (auto [agent, n] : counts) {
+    EXPECT_GT(n, 60) << "agent " << agent;  // 100 expected each; far from a fixed order
+    EXPECT_LT(n, 140) << "agent " << agent;
+  }
+}
+
+TEST_F(RouterTest, RingAllOffersToEveryoneFirstAcceptWins) {
+  QueueId q = queue("q", Strategy::kRingAll);
+  AgentId a = agent("a", {{q, 1}});
+  AgentId b = agent("b", {{q, 1}});
+  AgentId c = agent("c", {{q, 1}});
+  AgentId d = agent("d", {{q, 2}});  // tier 2: not rung yet
+  for (AgentId x : {a, b, c, d}) login(x);
+  TaskId t = arrive(q);
+  auto rung = offered(t);
+  EXPECT_EQ(std::set<AgentId>(rung.begin(), rung.end()), (std::set<AgentId>{a, b, c}));
+  send(OfferAccepted{t, b});
+  auto assigned = take<TaskAssigned>();
+  ASSERT_EQ(assigned.size(), 1u);
+  EXPECT_EQ(assigned[0].agent, b);
+  auto cancels = take<CancelOffer>();
+  ASSERT_EQ(cancels.size(), 2u);
+  for (auto& cx : cancels) EXPECT_EQ(cx.reason, CancelReason::kTakenByOther);
+  // c's accept crossed the cancel: it is told the task was taken.
+  send(OfferAccepted{t, c});
+  cancels = take<CancelOffer>();
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_EQ(cancels[0].agent, c);
+  EXPECT_EQ(cancels[0].reason, CancelReason::kTakenByOther);
+  EXPECT_TRUE(take<TaskAssigned>().empty());
+}
+
+TEST_F(RouterTest, RingAllAddsAgentsWhoBecomeFreeWhileRinging) {
+  QueueId q = queue("q", Strategy::kRingAll);
+  AgentId a = agent("a", {{q, 1}});
+  AgentId b = agent("b", {{q, 1}});
+  login(a);
+  TaskId t = arrive(q);
+  EXPECT_EQ(offered(t), std::vector<AgentId>{a});
+  login(b);
+  EXPECT_EQ(offered(t), std::vector<AgentId>{b});
+}
+
+// ---- ringing: timeouts, declines, no-answer pause ----
+
+TEST_F(RouterTest, RingTimeoutReturnsTheTaskToTheHeadAndTriesTheNextAgent) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.ring_timeout = 15s;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  login(a);
+  TaskId first = arrive(q);
+  EXPECT_EQ(offered_one(first), a);
+  wait(5s);
+  TaskId second = arrive(q);  // waits behind
+  EXPECT_TRUE(offered(second).empty());
+  EXPECT_EQ(r_.standing(second, now_)->position, 1u);
+  wait(10s);  // the ring times out
+  auto cancels = take<CancelOffer>();
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_EQ(cancels[0].reason, CancelReason::kRingTimeout);
+  // first is back ahead of second; a sits out first for retry_after, so second goes to a.
+  EXPECT_EQ(r_.standing(first, now_)->position, 1u);
+  EXPECT_EQ(offered_one(second), a);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).missed_in_row, 1u);
+  send(OfferAccepted{second, a});
+  EXPECT_EQ(r_.agent_snapshot(a, now_).missed_in_row, 0u);
+  send(TaskCompleted{second});
+  EXPECT_TRUE(offered(first).empty()) << "a sits out `first` for the retry pause (5 s)";
+  wait(5s);
+  EXPECT_EQ(offered_one(first), a) << "free, and past the retry pause";
+  EXPECT_EQ(r_.queue_snapshot(q, now_).waiting, 1u);
+}
+
+TEST_F(RouterTest, RetryPauseEndsAndTheSameAgentIsTriedAgain) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.retry_after = 5s;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  login(a);
+  TaskId t = arrive(q);
+  EXPECT_EQ(offered_one(t), a);
+  send(OfferDeclined{t, a, DeclineReason::kBusy});
+  EXPECT_TRUE(offered(t).empty());
+  wait(4s);
+  EXPECT_TRUE(offered(t).empty());
+  wait(1s);
+  EXPECT_EQ(offered_one(t), a);
+}
+
+TEST_F(RouterTest, MaxNoAnswerPutsTheAgentOnBreak) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.max_no_answer = 2;
+  qc.ring_timeout = 10s;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  login(a);
+  TaskId t1 = arrive(q);
+  TaskId t2 = arrive(q);
+  EXPECT_EQ(offered_one(t1), a);
+  wait(10s);
+  EXPECT_EQ(offered_one(t2), a);
+  wait(10s);
+  auto snap = r_.agent_snapshot(a, now_);
+  EXPECT_EQ(snap.status, AgentStatus::kBreak);
+  EXPECT_EQ(snap.reason, "no answer");
+  wait(60s);
+  EXPECT_TRUE(take<OfferTask>().empty());
+  EXPECT_EQ(r_.queue_snapshot(q, now_).waiting, 2u);
+}
+
+// ---- matching across queues ----
+
+TEST_F(RouterTest, FreedAgentTakesHighestPriorityThenLongestWaitAcrossQueues) {
+  QueueId sales = queue("sales");
+  QueueId support = queue("support");
+  AgentId a = agent("a", {{sales, 1}, {support, 1}});
+  login(a);
+  TaskId busy = arrive(sales);
+  send(OfferAccepted{busy, offered_one(busy)});
+  TaskId s1 = arrive(support);  // oldest
+  wait(1s);
+  TaskId sa1 = arrive(sales);
+  wait(1s);
+  TaskId vip = arrive(support, /*priority=*/5);  // newest, but VIP
+  send(TaskCompleted{busy});
+  EXPECT_EQ(offered_one(vip), a);
+  send(OfferAccepted{vip, a});
+  send(TaskCompleted{vip});
+  EXPECT_EQ(offered_one(s1), a) << "support's caller waited longer than sales's";
+  send(OfferAccepted{s1, a});
+  send(TaskCompleted{s1});
+  EXPECT_EQ(offered_one(sa1), a);
+}
+
+// ---- tiers and escalation ----
+
+TEST_F(RouterTest, HigherTierOnlyAfterEscalationOpensIt) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.escalation.push_back({30s, EscalationStep::Action::kNextTier, 1, {}, ""});
+  QueueId q = queue(qc);
+  AgentId first = agent("first", {{q, 1}});
+  AgentId backup = agent("backup", {{q, 2}});
+  login(first);
+  login(backup);
+  TaskId busy = arrive(q);
+  EXPECT_EQ(offered_one(busy), first);
+  send(OfferAccepted{busy, first});
+  TaskId t = arrive(q);
+  wait(29s);
+  EXPECT_TRUE(offered(t).empty());
+  wait(1s);
+  EXPECT_EQ(offered_one(t), backup);
+}
+
+TEST_F(RouterTest, TierOneIsPreferredWhenBothAreOpen) {
+  QueueId q = queue("q");
+  AgentId backup = agent("backup", {{q, 2}});
+  AgentId first = agent("first", {{q, 1}});
+  login(backup);
+  wait(10s);
+  login(first);
+  TaskId t = arrive(q);
+  EXPECT_EQ(offered_one(t), first);
+}
+
+TEST_F(RouterTest, LowerSkillEscalation) {
+  SkillId s = r_.add_skill("en");
+  QueueConfig qc;
+  qc.name = "q";
+  qc.skills = {{s, 8}};
+  qc.escalation.push_back({20s, EscalationStep::Action::kLowerSkill, 3, {}, ""});
+  QueueId q = queue(qc);
+  AgentId junior = agent("junior", {{q, 1}}, {{s, 5}});
+  login(junior);
+  TaskId t = arrive(q);
+  wait(19s);
+  EXPECT_TRUE(offered(t).empty());
+  wait(1s);
+  EXPECT_EQ(offered_one(t), junior);
+}
+
+TEST_F(RouterTest, OverflowLetsAnotherQueuesAgentsHelp) {
+  QueueId helpers = queue("helpers");
+  QueueConfig qc;
+  qc.name = "vip";
+  qc.escalation.push_back({45s, EscalationStep::Action::kOverflow, 1, helpers, ""});
+  QueueId vip = queue(qc);
+  AgentId h = agent("h", {{helpers, 1}});
+  login(h);
+  TaskId t = arrive(vip);
+  wait(44s);
+  EXPECT_TRUE(offered(t).empty());
+  wait(1s);
+  auto offers = take<OfferTask>();
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].agent, h);
+  EXPECT_EQ(offers[0].queue, helpers) << "offered through the overflow queue";
+  send(OfferAccepted{t, h});
+  // Counted in its own queue.
+  EXPECT_EQ(r_.queue_snapshot(vip, now_).totals.answered, 1u);
+  EXPECT_EQ(r_.queue_snapshot(helpers, now_).totals.answered, 0u);
+}
+
+TEST_F(RouterTest, ExitStepAndMaxWaitHandTheTaskBackToTheFlow) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.max_wait = 120s;
+  qc.escalation.push_back({60s, EscalationStep::Action::kExit, 0, {}, "voicemail"});
+  QueueId q = queue(qc);
+  QueueConfig qc2;
+  qc2.name = "q2";
+  qc2.max_wait = 120s;
+  QueueId q2 = queue(qc2);
+  TaskId t = arrive(q);
+  TaskId t2 = arrive(q2);
+  wait(60s);
+  auto left = take<TaskLeftQueue>();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].task, t);
+  EXPECT_EQ(left[0].reason, LeaveReason::kEscalation);
+  EXPECT_EQ(left[0].branch, "voicemail");
+  EXPECT_EQ(left[0].waited, 60s);
+  wait(60s);
+  left = take<TaskLeftQueue>();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].task, t2);
+  EXPECT_EQ(left[0].reason, LeaveReason::kTimeout);
+  EXPECT_EQ(r_.task_count(), 0u);
+  EXPECT_EQ(r_.queue_snapshot(q2, now_).totals.left, 1u);
+}
+
+// ---- join and leave policies, limits ----
+
+TEST_F(RouterTest, MaxWaitingRejectsWhenFull) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.max_waiting = 2;
+  QueueId q = queue(qc);
+  arrive(q);
+  arrive(q);
+  TaskId third = arrive(q);
+  auto rej = take<TaskRejected>();
+  ASSERT_EQ(rej.size(), 1u);
+  EXPECT_EQ(rej[0].task, third);
+  EXPECT_EQ(rej[0].reason, RejectReason::kQueueFull);
+}
+
+TEST_F(RouterTest, JoinEmptyAndLeaveEmpty) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.join_empty = EmptyPolicy::kNoAgentsLoggedIn;
+  qc.leave_empty = EmptyPolicy::kNoAgentsLoggedIn;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  TaskId t = arrive(q);
+  auto rej = take<TaskRejected>();
+  ASSERT_EQ(rej.size(), 1u);
+  EXPECT_EQ(rej[0].reason, RejectReason::kQueueEmpty);
+  (void)t;
+
+  login(a);
+  send(SetAgentStatus{a, AgentStatus::kBreak, "lunch"});
+  TaskId waits = arrive(q);  // logged in (on break) counts for kNoAgentsLoggedIn
+  EXPECT_TRUE(take<TaskRejected>().empty());
+  EXPECT_TRUE(r_.standing(waits, now_).has_value());
+  send(SetAgentStatus{a, AgentStatus::kLoggedOut, ""});
+  auto left = take<TaskLeftQueue>();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].task, waits);
+  EXPECT_EQ(left[0].reason, LeaveReason::kQueueEmpty);
+}
+
+TEST_F(RouterTest, JoinEmptyNoAgentsAvailableCountsBreaksAsEmpty) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.join_empty = EmptyPolicy::kNoAgentsAvailable;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  login(a);
+  send(SetAgentStatus{a, AgentStatus::kBreak, ""});
+  arrive(q);
+  auto rej = take<TaskRejected>();
+  ASSERT_EQ(rej.size(), 1u);
+  EXPECT_EQ(rej[0].reason, RejectReason::kQueueEmpty);
+  EXPECT_EQ(r_.queue_snapshot(q, now_).totals.rejected, 1u);
+}
+
+// ---- wrap-up ----
+
+TEST_F(RouterTest, WrapUpPerQueueOverriddenPerAgent) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.wrap_up = 30s;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  AgentConfig fast;
+  fast.name = "fast";
+  fast.queues = {{q, 1}};
+  fast.wrap_up = 5s;
+  AgentId f = agent(fast);
+  login(a);
+  login(f);
+  TaskId t1 = arrive(q);
+  TaskId t2 = arrive(q);
+  for (const OfferTask& o : take<OfferTask>()) send(OfferAccepted{o.task, o.agent});
+  send(TaskCompleted{t1});
+  send(TaskCompleted{t2});
+  EXPECT_EQ(r_.agent_snapshot(a, now_).state, AgentState::kWrapUp);
+  EXPECT_EQ(r_.agent_snapshot(f, now_).state, AgentState::kWrapUp);
+  TaskId t3 = arrive(q);
+  EXPECT_TRUE(offered(t3).empty());
+  wait(5s);
+  EXPECT_EQ(offered_one(t3), f) << "f's wrap-up (5 s) is over; a's (30 s) is not";
+  send(TaskAbandoned{t3});
+  wait(24s);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).state, AgentState::kWrapUp);
+  wait(1s);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).state, AgentState::kIdle);
+}
+
+TEST_F(RouterTest, WrapUpDoneEndsWrapUpEarly) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.wrap_up = 60s;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  login(a);
+  TaskId t = arrive(q);
+  send(OfferAccepted{t, offered_one(t)});
+  send(TaskCompleted{t});
+  TaskId next = arrive(q);
+  wait(10s);
+  EXPECT_TRUE(offered(next).empty());
+  send(WrapUpDone{a, t});
+  EXPECT_EQ(offered_one(next), a);
+  EXPECT_FALSE(try_send(WrapUpDone{a, t}).is_ok()) << "already done";
+}
+
+// ---- abandon ----
+
+TEST_F(RouterTest, AbandonWhileRingingCancelsTheOffer) {
+  QueueId q = queue("q");
+  AgentId a = agent("a", {{q, 1}});
+  login(a);
+  TaskId t = arrive(q);
+  EXPECT_EQ(offered_one(t), a);
+  wait(3s);
+  send(TaskAbandoned{t});
+  auto cancels = take<CancelOffer>();
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_EQ(cancels[0].reason, CancelReason::kTaskGone);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).state, AgentState::kIdle);
+  // The accept that crossed the hang-up is answered, not an error.
+  send(OfferAccepted{t, a});
+  cancels = take<CancelOffer>();
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_EQ(cancels[0].reason, CancelReason::kTaskGone);
+  auto snap = r_.queue_snapshot(q, now_);
+  EXPECT_EQ(snap.totals.abandoned, 1u);
+  EXPECT_EQ(snap.totals.wait_abandoned, 3s);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).missed_in_row, 0u) << "the caller left: not the agent's miss";
+}
+
+// ---- position and expected wait ----
+
+TEST_F(RouterTest, PositionAndExpectedWait) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.default_handle_time = 120s;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  AgentId b = agent("b", {{q, 1}});
+  login(a);
+  login(b);
+  for (int i = 0; i < 2; ++i) send(OfferAccepted{arrive(q), AgentId{static_cast<uint32_t>(i)}});
+  out_.clear();
+  TaskId t1 = arrive(q);
+  TaskId t2 = arrive(q);
+  TaskId vip = arrive(q, 9);
+  wait(10s);
+  auto s1 = r_.standing(t1, now_);
+  auto s2 = r_.standing(t2, now_);
+  auto sv = r_.standing(vip, now_);
+  ASSERT_TRUE(s1 && s2 && sv);
+  EXPECT_EQ(sv->position, 1u);
+  EXPECT_EQ(s1->position, 2u);
+  EXPECT_EQ(s2->position, 3u);
+  EXPECT_EQ(s1->waited, 10s);
+  // No handled contact yet: default handle time 120 s, two agents logged in.
+  EXPECT_EQ(s1->expected_wait, 120s);
+  EXPECT_EQ(s2->expected_wait, 180s);
+  // After contacts of 60 s each, the estimate follows the data.
+  wait(50s);
+  send(TaskCompleted{TaskId{1}});
+  send(TaskCompleted{TaskId{2}});
+  auto snap = r_.queue_snapshot(q, now_);
+  EXPECT_EQ(snap.totals.handled, 2u);
+  EXPECT_DOUBLE_EQ(snap.totals.aht_seconds(), 60.0);
+  // vip and t1 are now ringing; t2 is first in line.
+  auto s2b = r_.standing(t2, now_);
+  ASSERT_TRUE(s2b);
+  EXPECT_EQ(s2b->position, 1u);
+  EXPECT_EQ(s2b->expected_wait, 30s);
+  EXPECT_FALSE(r_.standing(t1, now_).has_value()) << "ringing, not waiting";
+}
+
+// ---- statistics ----
+
+TEST_F(RouterTest, QueueStatisticsServiceLevelAsaAht) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.sl_threshold = 20s;
+  qc.wrap_up = 10s;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  login(a);
+  // 1: answered at once, 50 s talk + 10 s wrap-up.
+  TaskId t1 = arrive(q);
+  send(OfferAccepted{t1, offered_one(t1)});
+  // 2: waits 30 s then abandons; 3: waits 40 s (answered outside SL after wrap-up).
+  TaskId t2 = arrive(q);
+  wait(10s);
+  TaskId t3 = arrive(q);
+  wait(20s);
+  send(TaskAbandoned{t2});
+  wait(20s);
+  send(TaskCompleted{t1});
+  auto snap = r_.queue_snapshot(q, now_);
+  EXPECT_EQ(snap.waiting, 1u);
+  EXPECT_EQ(snap.longest_wait, 40s);
+  wait(10s);  // wrap-up ends; t3 is offered after 50 s
+  send(OfferAccepted{t3, offered_one(t3)});
+  snap = r_.queue_snapshot(q, now_);
+  EXPECT_EQ(snap.waiting, 0u);
+  EXPECT_EQ(snap.totals.offered, 3u);
+  EXPECT_EQ(snap.totals.answered, 2u);
+  EXPECT_EQ(snap.totals.answered_in_sl, 1u);
+  EXPECT_EQ(snap.totals.abandoned, 1u);
+  EXPECT_DOUBLE_EQ(snap.totals.service_level(), 1.0 / 3.0);
+  EXPECT_DOUBLE_EQ(snap.totals.asa_seconds(), 25.0);  // (0 + 50) / 2
+  EXPECT_DOUBLE_EQ(snap.totals.aht_seconds(), 60.0);   // 50 talk + 10 wrap-up
+  ASSERT_EQ(snap.windows.size(), 2u);
+  EXPECT_EQ(snap.windows[0].offered, 3u);
+
+  // 20 minutes later the 15-minute window has forgotten them; the totals have not.
+  wait(20min);
+  snap = r_.queue_snapshot(q, now_);
+  EXPECT_EQ(snap.windows[0].offered, 0u);
+  EXPECT_EQ(snap.windows[1].offered, 3u);
+  EXPECT_EQ(snap.totals.offered, 3u);
+  r_.reset_statistics(now_);
+  EXPECT_EQ(r_.queue_snapshot(q, now_).totals.offered, 0u);
+  EXPECT_EQ(r_.queue_snapshot(q, now_).windows[1].offered, 3u);
+}
+
+TEST_F(RouterTest, AgentTimeInStateAndOccupancy) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.wrap_up = 20s;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  login(a);
+  wait(60s);  // idle 60
+  TaskId t = arrive(q);
+  offered_one(t);
+  wait(10s);  // ringing 10
+  send(OfferAccepted{t, a});
+  wait(90s);  // talking 90
+  send(TaskCompleted{t});
+  wait(20s);  // wrap-up 20
+  send(SetAgentStatus{a, AgentStatus::kBreak, "lunch"});
+  wait(30min);
+  auto snap = r_.agent_snapshot(a, now_);
+  EXPECT_EQ(snap.totals.idle, 60s);
+  EXPECT_EQ(snap.totals.reserved, 10s);
+  EXPECT_EQ(snap.totals.on_contact, 90s);
+  EXPECT_EQ(snap.totals.wrap_up, 20s);
+  EXPECT_EQ(snap.totals.on_break, 30min);
+  EXPECT_EQ(snap.totals.talk, 90s);
+  EXPECT_EQ(snap.totals.handled, 1u);
+  EXPECT_DOUBLE_EQ(snap.totals.occupancy(), 120.0 / 180.0);
+  EXPECT_EQ(snap.in_state, 30min);
+  // The 15-minute window holds only the break.
+  EXPECT_EQ(snap.windows[0].idle, 0s);
+  EXPECT_GE(snap.windows[0].on_break, 15min);
+  EXPECT_LE(snap.windows[0].on_break, 15min + 75s);  // one bucket of resolution
+  EXPECT_EQ(snap.windows[1].on_contact, 90s);
+}
+
+// ---- the invariant, under random traffic ----
+
+// After every event: no available agent with free capacity is idle while a task it could take
+// waits. Checked against a brute-force scan of everything the test knows.
+TEST(RouterProperty, NoEligibleAgentIdlesWhileATaskWaits) {
+  for (uint64_t seed : {1u, 2u, 3u, 4u, 5u}) {
+    std::mt19937_64 rng(seed);
+    RouterConfig rc;
+    rc.seed = seed;
+    Router r(rc);
+    const int kSkills = 4, kQueues = 5, kAgents = 12;
+    std::vector<SkillId> skills;
+    for (int i = 0; i < kSkills; ++i) skills.push_back(r.add_skill("s" + std::to_string(i)));
+    std::vector<QueueId> queues;
+    std::vector<SkillRequirement> queue_req;
+    const Strategy strategies[] = {Strategy::kLongestIdle, Strategy::kRoundRobin,
+                                   Strategy::kRandom, Strategy::kLinear, Strategy::kBestSkill};
+    for (int i = 0; i < kQueues; ++i) {
+      QueueConfig qc;
+      qc.name = "q" + std::to_string(i);
+      qc.strategy = strategies[i];
+      qc.retry_after = 0s;
+      qc.max_no_answer = 0;
+      qc.wrap_up = std::chrono::seconds(rng() % 3);
+      qc.skills = {{skills[i % kSkills], static_cast<uint8_t>(1 + rng() % 5)}};
+      queue_req.push_back(qc.skills[0]);
+      queues.push_back(*r.add_queue(qc));
+    }
+    struct AgentInfo {
+      std::map<uint32_t, int> levels;
+      std::set<uint32_t> queues;
+      std::array<uint8_t, kChannelCount> capacity;
+    };
+    std::vector<AgentInfo> info;
+    for (int i = 0; i < kAgents; ++i) {
+      AgentConfig ac;
+      ac.name = "a" + std::to_string(i);
+      AgentInfo ai;
+      for (int s = 0; s < kSkills; ++s) {
+        if (rng() % 2) {
+          const auto level = static_cast<uint8_t>(1 + rng() % 10);
+          ac.skills.emplace_back(skills[s], level);
+          ai.levels[skills[s].value] = level;
+        }
+      }
+      for (int q = 0; q < kQueues; ++q) {
+        if (rng() % 3 == 0) {
+          ac.queues.push_back({queues[q], 1});
+          ai.queues.insert(queues[q].value);
+        }
+      }
+      ac.capacity = {1, static_cast<uint8_t>(rng() % 3), 0, 0, 0};
+      ai.capacity = ac.capacity;
+      info.push_back(ai);
+      ASSERT_TRUE(r.add_agent(ac).is_ok());
+    }
+    struct TaskInfo {
+      uint32_t queue;
+      Channel channel;
+      std::vector<SkillRequirement> reqs;
+    };
+    std::map<uint64_t, TaskInfo> waiting_or_more;
+    std::map<uint64_t, uint32_t> ringing;  // task -> an agent it rings
+    std::map<uint64_t, std::string> history;  // task -> what happened to it, for failures
+    std::set<uint64_t> connected;
+    TimePoint now = kEpoch;
+    CommandSink out;
+    uint64_t next = 0;
+    for (int step = 0; step < 3000; ++step) {
+      now += std::chrono::milliseconds(rng() % 4000);
+      Event e;
+      const int kind = static_cast<int>(rng() % 10);
+      if (kind < 4) {
+        TaskSpec t;
+        t.id = TaskId{++next};
+        const uint32_t q = static_cast<uint32_t>(rng() % kQueues);
+        t.queue = queues[q];
+        t.channel = rng() % 3 == 0 ? Channel::kChat : Channel::kVoice;
+        t.priority = static_cast<int32_t>(rng() % 3);
+        if (rng() % 4 == 0) {
+          t.skills = {{skills[rng() % kSkills], static_cast<uint8_t>(1 + rng() % 4)}};
+        }
+        std::vector<SkillRequirement> reqs = t.skills;
+        reqs.push_back(queue_req[q]);
+        waiting_or_more[t.id.value] = {q, t.channel, reqs};
+        e = TaskArrived{t};
+      } else if (kind < 6 && !ringing.empty()) {
+        auto it = std::next(ringing.begin(), static_cast<long>(rng() % ringing.size()));
+        if (rng() % 4 == 0) {
+          e = OfferDeclined{TaskId{it->first}, AgentId{it->second}, DeclineReason::kNoAnswer};
+        } else {
+          e = OfferAccepted{TaskId{it->first}, AgentId{it->second}};
+        }
+      } else if (kind < 8 && !connected.empty()) {
+        auto it = std::next(connected.begin(), static_cast<long>(rng() % connected.size()));
+        e = TaskCompleted{TaskId{*it}};
+      } else if (kind == 8 && !waiting_or_more.empty()) {
+        auto it = std::next(waiting_or_more.begin(),
+                            static_cast<long>(rng() % waiting_or_more.size()));
+        if (connected.count(it->first)) continue;
+        e = TaskAbandoned{TaskId{it->first}};
+      } else {
+        const auto a = static_cast<uint32_t>(rng() % kAgents);
+        const auto st = static_cast<AgentStatus>(rng() % 3);
+        e = SetAgentStatus{AgentId{a}, st == AgentStatus::kLoggedOut && rng() % 2
+                                           ? AgentStatus::kAvailable
+                                           : st,
+                           ""};
+      }
+      out.clear();
+      Status s = r.handle(e, now, out);
+      for (const Command& c : out) {
+        std::visit(
+            [&](const auto& cmd) {
+              using C = std::decay_t<decltype(cmd)>;
+              if constexpr (std::is_same_v<C, AgentChanged>) {
+              } else if constexpr (std::is_same_v<C, OfferTask> || std::is_same_v<C, CancelOffer> ||
+                                   std::is_same_v<C, TaskAssigned>) {
+                history[cmd.task.value] += " " + std::to_string(step) + ":" +
+                                           typeid(C).name() + "(a" +
+                                           std::to_string(cmd.agent.value) + ")";
+              } else {
+                history[cmd.task.value] += " " + std::to_string(step) + ":" + typeid(C).name();
+              }
+            },
+            c);
+      }
+      ASSERT_TRUE(s.is_ok()) << s.message() << " at step " << step << "; history of the task: "
+                             << [&] {
+                                  std::string h;
+                                  for (auto& [id, text] : history) {
+                                    if (s.message().find("task " + std::to_string(id) + " ") !=
+                                        std::string::npos) {
+                                      h += text;
+                                    }
+                                  }
+                                  return h;
+                                }();
+      // Track what the router said.
+      if (auto* ab = std::get_if<TaskAbandoned>(&e)) {
+        waiting_or_more.erase(ab->task.value);
+        ringing.erase(ab->task.value);
+      }
+      if (auto* done = std::get_if<TaskCompleted>(&e)) {
+        connected.erase(done->task.value);
+        waiting_or_more.erase(done->task.value);
+      }
+      for (const Command& c : out) {
+        if (auto* o = std::get_if<OfferTask>(&c)) ringing[o->task.value] = o->agent.value;
+        if (auto* x = std::get_if<CancelOffer>(&c)) {
+          auto it = ringing.find(x->task.value);
+          if (it != ringing.end() && it->second == x->agent.value) ringing.erase(it);
+        }
+        if (auto* as = std::get_if<TaskAssigned>(&c)) {
+          ringing.erase(as->task.value);
+          connected.insert(as->task.value);
+        }
+        if (auto* rj = std::get_if<TaskRejected>(&c)) waiting_or_more.erase(rj->task.value);
+        if (auto* lf = std::get_if<TaskLeftQueue>(&c)) waiting_or_more.erase(lf->task.value);
+      }
+      if (auto* d = std::get_if<OfferDeclined>(&e)) {
+        auto it = ringing.find(d->task.value);
+        if (it != ringing.end() && it->second == d->agent.value) ringing.erase(it);
+      }
+      // Brute force: every waiting task against every agent.
+      for (const auto& [id, ti] : waiting_or_more) {
+        if (!r.standing(TaskId{id}, now)) continue;  // ringing or connected
+        for (uint32_t a = 0; a < kAgents; ++a) {
+          const AgentInfo& ai = info[a];
+          if (!ai.queues.count(ti.queue)) continue;
+          auto snap = r.agent_snapshot(AgentId{a}, now);
+          if (snap.status != AgentStatus::kAvailable) continue;
+          const auto ch = static_cast<size_t>(ti.channel);
+          int total = 0;
+          for (uint8_t l : snap.load) total += l;
+          const bool voice_busy = snap.load[0] > 0;
+          if (voice_busy || (ti.channel == Channel::kVoice && total > 0)) continue;
+          if (snap.load[ch] >= ai.capacity[ch]) continue;
+          bool skilled = true;
+          for (const SkillRequirement& req : ti.reqs) {
+            auto lv = ai.levels.find(req.skill.value);
+            if (lv == ai.levels.end() || lv->second < req.min_level) skilled = false;
+          }
+          if (!skilled) continue;
+          ADD_FAILURE() << "seed " << seed << " step " << step << ": task " << id
+                        << " waits while agent " << a << " is available and eligible";
+          return;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tamas::core
