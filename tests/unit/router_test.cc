@@ -509,6 +509,99 @@ TEST_F(RouterTest, RingAllAddsAgentsWhoBecomeFreeWhileRinging) {
   EXPECT_EQ(offered(t), std::vector<AgentId>{b});
 }
 
+TEST_F(RouterTest, RingAllTimeoutRingsAgainWithoutPausingAnyone) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.strategy = Strategy::kRingAll;
+  qc.ring_timeout = 10s;
+  qc.retry_after = 2s;
+  qc.max_no_answer = 1;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  AgentId b = agent("b", {{q, 1}});
+  login(a);
+  login(b);
+  TaskId t = arrive(q);
+  EXPECT_EQ(offered(t).size(), 2u);
+  wait(10s);
+  EXPECT_EQ(take<CancelOffer>().size(), 2u);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).status, AgentStatus::kAvailable)
+      << "nobody in particular missed a ring-all call";
+  EXPECT_TRUE(offered(t).empty());
+  wait(2s);
+  EXPECT_EQ(offered(t).size(), 2u) << "rings everyone again after the retry pause";
+}
+
+TEST_F(RouterTest, LateDeclineAfterTimeoutIsHarmless) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.ring_timeout = 10s;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  login(a);
+  TaskId t = arrive(q);
+  EXPECT_EQ(offered_one(t), a);
+  wait(10s);
+  send(OfferDeclined{t, a, DeclineReason::kBusy});  // crossed the timeout: no error
+  send(OfferAccepted{t, a});                         // likewise answered with a cancel
+  auto cancels = take<CancelOffer>();
+  ASSERT_EQ(cancels.size(), 2u);
+  EXPECT_EQ(cancels[1].reason, CancelReason::kRingTimeout);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).missed_in_row, 1u) << "counted once";
+}
+
+TEST_F(RouterTest, BreakWhileRingingSendsTheTaskToSomeoneElse) {
+  QueueId q = queue("q");
+  AgentId a = agent("a", {{q, 1}});
+  AgentId b = agent("b", {{q, 1}});
+  login(a);
+  wait(1s);
+  login(b);
+  TaskId t = arrive(q);
+  EXPECT_EQ(offered_one(t), a);
+  send(SetAgentStatus{a, AgentStatus::kBreak, "meeting"});
+  EXPECT_EQ(offered_one(t), b);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).state, AgentState::kIdle);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).missed_in_row, 0u);
+}
+
+TEST_F(RouterTest, EscalationStepsDueTogetherAllApply) {
+  SkillId s = r_.add_skill("s");
+  QueueId other = queue("other");
+  QueueConfig qc;
+  qc.name = "q";
+  qc.skills = {{s, 9}};
+  qc.escalation = {{30s, EscalationStep::Action::kLowerSkill, 5, {}, ""},
+                   {30s, EscalationStep::Action::kNextTier, 1, {}, ""},
+                   {30s, EscalationStep::Action::kOverflow, 1, other, ""}};
+  QueueId q = queue(qc);
+  AgentId helper = agent("helper", {{other, 2}}, {{s, 4}});
+  login(helper);
+  TaskId t = arrive(q);
+  wait(29s);
+  EXPECT_TRUE(offered(t).empty());
+  wait(1s);
+  EXPECT_EQ(offered_one(t), helper) << "overflowed, tier 2 opened, level 9 lowered to 4";
+}
+
+TEST_F(RouterTest, LeaveEmptyWhenNoAgentIsAvailable) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.leave_empty = EmptyPolicy::kNoAgentsAvailable;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  login(a);
+  TaskId busy = arrive(q);
+  send(OfferAccepted{busy, offered_one(busy)});
+  TaskId t = arrive(q);
+  EXPECT_TRUE(take<TaskLeftQueue>().empty()) << "the agent is busy but available";
+  send(SetAgentStatus{a, AgentStatus::kBreak, ""});
+  auto left = take<TaskLeftQueue>();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].task, t);
+  EXPECT_EQ(r_.task_count(), 1u) << "the connected call goes on";
+}
+
 // ---- ringing: timeouts, declines, no-answer pause ----
 
 TEST_F(RouterTest, RingTimeoutReturnsTheTaskToTheHeadAndTriesTheNextAgent) {

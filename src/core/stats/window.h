@@ -29,9 +29,10 @@ class SlidingWindow {
   // The bucket for time t, to add a point event to. Data older than the window is dropped.
   T* at(TimePoint t) {
     const int64_t idx = index_of(t);
+    if (idx > newest_) newest_ = idx;
+    if (idx <= newest_ - static_cast<int64_t>(slots_.size())) return nullptr;  // too old to hold
     Slot& s = slots_[slot_of(idx)];
     if (s.idx == idx) return &s.value;
-    if (s.idx > idx) return nullptr;  // older than what the ring still holds
     s.idx = idx;
     s.value = T{};
     return &s.value;
@@ -86,6 +87,7 @@ class SlidingWindow {
   Duration window_;
   int64_t bucket_len_;
   std::vector<Slot> slots_;
+  int64_t newest_ = INT64_MIN;  // the newest bucket written
 };
 
 }  // namespace tamas::core
