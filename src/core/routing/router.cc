@@ -778,30 +778,30 @@ class Router::Impl {
   }
 
   void match_task(uint32_t slot) {
-    TaskRec& t = tasks_[slot];
-    const bool ring_all = queues_[t.queue].cfg.strategy == Strategy::kRingAll;
-    if (t.phase != Phase::kWaiting && !(ring_all && t.phase == Phase::kOffered)) return;
-    // Copy: offering changes the ready sets we iterate.
-    const std::vector<uint32_t> lists = t.in_queues;
-    for (uint32_t qi : lists) {
+    const bool ring_all = queues_[tasks_[slot].queue].cfg.strategy == Strategy::kRingAll;
+    {
+      const TaskRec& t = tasks_[slot];
+      if (t.phase != Phase::kWaiting && !(ring_all && t.phase == Phase::kOffered)) return;
+    }
+    // Offering does not change the task's list of queues, nor add tasks: index, don't copy.
+    for (size_t i = 0; i < tasks_[slot].in_queues.size(); ++i) {
+      const TaskRec& t = tasks_[slot];
+      const uint32_t qi = t.in_queues[i];
       const bool random = queues_[qi].cfg.strategy == Strategy::kRandom;
-      std::vector<std::pair<uint32_t, uint32_t>> chosen;  // agent, via
+      chosen_.clear();  // agents to offer, collected first: offering changes the ready set
       uint8_t chosen_tier = 0;
       for (const MemberKey& k : queues_[qi].ready) {
         if (k.tier > t.open_tier) break;
         // Random: a uniform pick among the eligible members of the lowest tier that has any.
-        if (random && !chosen.empty() && k.tier > chosen_tier) break;
+        if (random && !chosen_.empty() && k.tier > chosen_tier) break;
         if (!can_take(k.agent, t)) continue;
-        chosen.emplace_back(k.agent, qi);
+        chosen_.push_back(k.agent);
         chosen_tier = k.tier;
         if (!ring_all && !random) break;
       }
-      if (random && chosen.size() > 1) {
-        const auto pick = chosen[rng_() % chosen.size()];
-        chosen.assign(1, pick);
-      }
-      for (auto [agent, via] : chosen) offer(slot, agent, via);
-      if (!ring_all && !chosen.empty()) return;
+      if (random && chosen_.size() > 1) chosen_.assign(1, chosen_[rng_() % chosen_.size()]);
+      for (uint32_t agent : chosen_) offer(slot, agent, qi);
+      if (!ring_all && !chosen_.empty()) return;
     }
   }
 
@@ -1239,6 +1239,7 @@ class Router::Impl {
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::vector<uint32_t> pending_agents_;
   std::vector<uint32_t> pending_tasks_;
+  std::vector<uint32_t> chosen_;  // scratch for match_task
   std::mt19937_64 rng_;
   TimePoint now_{};
   uint64_t task_seq_ = 0;
