@@ -767,6 +767,34 @@ TEST_F(RouterTest, OverflowLetsAnotherQueuesAgentsHelp) {
   EXPECT_EQ(r_.queue_snapshot(helpers, now_).totals.answered, 0u);
 }
 
+TEST_F(RouterTest, QueuesOverflowIntoEachOtherViaSetEscalation) {
+  QueueId sales = queue("sales");
+  QueueId support = queue("support");
+  ASSERT_TRUE(r_.set_escalation(sales, {{20s, EscalationStep::Action::kOverflow, 1, support, ""}}));
+  ASSERT_TRUE(r_.set_escalation(support, {{20s, EscalationStep::Action::kOverflow, 1, sales, ""}}));
+  Status self = r_.set_escalation(sales, {{20s, EscalationStep::Action::kOverflow, 1, sales, ""}});
+  ASSERT_FALSE(self.is_ok());
+  EXPECT_NE(self.message().find("cannot overflow into itself"), std::string::npos);
+  EXPECT_FALSE(r_.set_escalation(QueueId{9}, {}).is_ok());
+
+  AgentId s = agent("s", {{sales, 1}});
+  AgentId p = agent("p", {{support, 1}});
+  login(s);
+  login(p);
+  TaskId busy_s = arrive(sales);
+  send(OfferAccepted{busy_s, offered_one(busy_s)});
+  TaskId to_support = arrive(sales);
+  EXPECT_TRUE(offered(to_support).empty());
+  wait(20s);
+  EXPECT_EQ(offered_one(to_support), p) << "p, idle in support, helps sales after 20 s";
+  send(OfferAccepted{to_support, p});
+  send(TaskCompleted{busy_s});
+  TaskId to_sales = arrive(support);
+  EXPECT_TRUE(offered(to_sales).empty()) << "s is idle but only in sales";
+  wait(20s);
+  EXPECT_EQ(offered_one(to_sales), s);
+}
+
 TEST_F(RouterTest, ExitStepAndMaxWaitHandTheTaskBackToTheFlow) {
   QueueConfig qc;
   qc.name = "q";

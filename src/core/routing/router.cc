@@ -308,32 +308,74 @@ class Router::Impl {
     if (find_queue(config.name)) return Status::error(where + ": the name is already used");
     if (Status s = check_skills(config.skills, where); !s) return s;
     QueueRec q;
-    for (size_t i = 0; i < config.escalation.size(); ++i) {
-      const EscalationStep& e = config.escalation[i];
+    const auto id = static_cast<uint32_t>(queues_.size());
+    Result<std::vector<Step>> steps = build_steps(id, where, config.escalation, config.max_wait);
+    if (!steps) return steps.status();
+    q.steps = std::move(*steps);
+    for (Duration w : cfg_.stats_windows) q.windows.emplace_back(w);
+    q.cfg = std::move(config);
+    queues_.push_back(std::move(q));
+    return QueueId{id};
+  }
+
+  // The steps of queue `self` (its escalation plus an exit at max_wait), by time. Overflow targets
+  // must be queues that exist (or will be `self`, which is refused).
+  Result<std::vector<Step>> build_steps(uint32_t self, const std::string& where,
+                                        const std::vector<EscalationStep>& escalation,
+                                        Duration max_wait) const {
+    std::vector<Step> steps;
+    for (size_t i = 0; i < escalation.size(); ++i) {
+      const EscalationStep& e = escalation[i];
       const std::string at = where + ".escalation[" + std::to_string(i) + "]";
       if (e.after.count() < 0) return Status::error(at + ": 'after' is negative");
-      if (e.action == EscalationStep::Action::kOverflow && e.overflow_queue.value >= queues_.size()) {
-        return Status::error(at + ": overflow queue id " + std::to_string(e.overflow_queue.value) +
-                             " does not exist (add it before this queue)");
+      if (e.action == EscalationStep::Action::kOverflow) {
+        if (e.overflow_queue.value >= queues_.size()) {
+          return Status::error(at + ": overflow queue id " +
+                               std::to_string(e.overflow_queue.value) +
+                               " does not exist (add the queue first, or set the escalation with "
+                               "set_escalation once every queue is added)");
+        }
+        if (e.overflow_queue.value == self) {
+          return Status::error(at + ": a queue cannot overflow into itself");
+        }
       }
       if ((e.action == EscalationStep::Action::kNextTier ||
            e.action == EscalationStep::Action::kLowerSkill) &&
           e.amount == 0) {
         return Status::error(at + ": 'amount' must be at least 1");
       }
-      q.steps.push_back(Step{e.after, e.action, e.amount, e.overflow_queue.value, e.branch,
-                             LeaveReason::kEscalation});
+      steps.push_back(Step{e.after, e.action, e.amount, e.overflow_queue.value, e.branch,
+                           LeaveReason::kEscalation});
     }
-    if (config.max_wait.count() > 0) {
-      q.steps.push_back(Step{config.max_wait, EscalationStep::Action::kExit, 0, 0, "timeout",
-                             LeaveReason::kTimeout});
+    if (max_wait.count() > 0) {
+      steps.push_back(
+          Step{max_wait, EscalationStep::Action::kExit, 0, 0, "timeout", LeaveReason::kTimeout});
     }
-    std::stable_sort(q.steps.begin(), q.steps.end(),
+    std::stable_sort(steps.begin(), steps.end(),
                      [](const Step& a, const Step& b) { return a.after < b.after; });
-    for (Duration w : cfg_.stats_windows) q.windows.emplace_back(w);
-    q.cfg = std::move(config);
-    queues_.push_back(std::move(q));
-    return QueueId{static_cast<uint32_t>(queues_.size() - 1)};
+    return steps;
+  }
+
+  Status set_escalation(QueueId id, const std::vector<EscalationStep>& escalation) {
+    if (id.value >= queues_.size()) {
+      return Status::error("unknown queue id " + std::to_string(id.value));
+    }
+    QueueRec& q = queues_[id.value];
+    Result<std::vector<Step>> steps =
+        build_steps(id.value, "queue '" + q.cfg.name + "'", escalation, q.cfg.max_wait);
+    if (!steps) return steps.status();
+    q.steps = std::move(*steps);
+    q.cfg.escalation = escalation;
+    // Tasks already waiting go on from the step they reached, in the new list.
+    for (uint32_t slot = 0; slot < tasks_.size(); ++slot) {
+      TaskRec& t = tasks_[slot];
+      if (t.queue != id.value || (t.phase != Phase::kWaiting && t.phase != Phase::kOffered)) {
+        continue;
+      }
+      t.next_step = std::min(t.next_step, q.steps.size());
+      schedule_step(slot);
+    }
+    return Status::ok();
   }
 
   Result<AgentId> add_agent(AgentConfig config) {
@@ -693,7 +735,9 @@ class Router::Impl {
   void step(uint32_t slot) {
     TaskRec& t = tasks_[slot];
     QueueRec& q = queues_[t.queue];
-    // Apply every step that is due (several may share one time).
+    // Apply every step that is due (several may share one time). A timer that finds nothing due
+    // is a duplicate (set_escalation re-arms waiting tasks): the chain goes on from the other.
+    if (t.next_step >= q.steps.size() || t.joined + q.steps[t.next_step].after > now_) return;
     while (t.next_step < q.steps.size() && t.joined + q.steps[t.next_step].after <= now_) {
       const Step& s = q.steps[t.next_step++];
       switch (s.action) {
@@ -1255,6 +1299,9 @@ Router::~Router() = default;
 SkillId Router::add_skill(std::string_view name) { return impl_->add_skill(name); }
 Result<QueueId> Router::add_queue(QueueConfig config) { return impl_->add_queue(std::move(config)); }
 Result<AgentId> Router::add_agent(AgentConfig config) { return impl_->add_agent(std::move(config)); }
+Status Router::set_escalation(QueueId queue, const std::vector<EscalationStep>& steps) {
+  return impl_->set_escalation(queue, steps);
+}
 std::optional<SkillId> Router::find_skill(std::string_view name) const {
   return impl_->find_skill(name);
 }

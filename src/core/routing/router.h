@@ -282,6 +282,11 @@ class Router {
   SkillId add_skill(std::string_view name);
   Result<QueueId> add_queue(QueueConfig config);
   Result<AgentId> add_agent(AgentConfig config);
+  // Replaces a queue's escalation steps (its max_wait stays). For queues that overflow into each
+  // other: add every queue first, then set their escalation. Fails like add_queue, on an unknown
+  // queue, or on a queue overflowing into itself. Tasks already waiting continue from the step
+  // they had reached.
+  Status set_escalation(QueueId queue, const std::vector<EscalationStep>& steps);
   std::optional<SkillId> find_skill(std::string_view name) const;
   std::optional<QueueId> find_queue(std::string_view name) const;
   std::optional<AgentId> find_agent(std::string_view name) const;
