@@ -1,0 +1,121 @@
+// The SIP side of Tamas: a B2BUA user agent over sofia-sip, and SDP in and out.
+//
+// Thread rules: Stack runs sofia-sip's reactor in a thread of its own; every sofia call happens
+// there. Public methods are thread-safe: they queue a command for the SIP thread and return at
+// once. Listener methods are called on the SIP thread and must not block.
+//
+// Policy (who may call, which numbers exist, what to answer) is not decided here: the Listener
+// gets every new call with its source address and tells the Stack what to answer. This module
+// only speaks SIP: it parses, answers, times transactions out and tears dialogs down. sofia-sip
+// is included only by this folder's .cc files.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace tamas::sip {
+
+using LegId = uint64_t;
+
+// ---- SDP ----
+
+enum class Mode : uint8_t { kSendRecv, kSendOnly, kRecvOnly, kInactive };
+
+struct SdpFormat {
+  uint8_t payload_type = 0;
+  std::string encoding;  // as written ("PCMU", "telephone-event"); well-known PTs filled in
+  uint32_t clock_rate = 8000;
+};
+
+// The audio stream an SDP body offers.
+struct SdpAudio {
+  std::string address;  // IPv4; from the media-level c= line, else the session-level one
+  uint16_t port = 0;
+  std::vector<SdpFormat> formats;  // in the m= line's order
+  Mode mode = Mode::kSendRecv;     // the sender's view (a=sendonly: it only sends)
+};
+
+// Parses an SDP body and returns its first audio stream. Fails with a message saying what was
+// wrong: not SDP, no audio m= line, no IPv4 connection address, port 0 (stream refused).
+Result<SdpAudio> parse_sdp(std::string_view body);
+
+struct SdpAnswer {
+  std::string address;
+  uint16_t port = 0;
+  uint8_t payload_type = 0;
+  std::string encoding;                    // "PCMU" / "PCMA"
+  std::optional<uint8_t> telephone_event;  // offered back with "0-16" when set
+  Mode mode = Mode::kSendRecv;
+  uint64_t session_id = 0;
+  uint32_t version = 1;
+};
+std::string build_sdp(const SdpAnswer& a);
+
+// ---- the user agent ----
+
+enum class Transport : uint8_t { kUdp, kTcp, kOther };
+
+struct IncomingCall {
+  LegId leg = 0;
+  std::string call_id;
+  std::string from_user;     // user part of From (the caller's number)
+  std::string from_display;  // display name, may be empty
+  std::string to_user;       // user part of the Request-URI (the number dialled)
+  std::string source_ip;     // where the INVITE came from (not what its headers claim)
+  uint16_t source_port = 0;
+  Transport transport = Transport::kUdp;
+  std::optional<std::string> sdp;  // the body, when it is application/sdp
+};
+
+enum class EndReason : uint8_t {
+  kRemoteBye,     // the peer hung up an answered call
+  kRemoteCancel,  // the caller gave up before the answer
+  kLocal,         // we hung up or rejected
+  kFailure,       // transport error, timeout (no ACK), or the dialog failed
+};
+
+class Listener {
+ public:
+  virtual ~Listener() = default;
+  // A new INVITE. Answer it with Stack::reject / ringing / progress / answer, from any thread.
+  virtual void on_incoming_call(const IncomingCall& call) = 0;
+  // The leg is gone; its id will not be used again.
+  virtual void on_call_ended(LegId leg, EndReason reason) = 0;
+  // A digit sent as SIP INFO (application/dtmf-relay or application/dtmf).
+  virtual void on_info_digit(LegId leg, char digit) = 0;
+};
+
+struct StackConfig {
+  std::string address = "127.0.0.1";
+  uint16_t port = 5060;  // UDP and TCP both
+  std::string user_agent = "Tamas";
+};
+
+struct StackStats {
+  uint64_t calls_in = 0;   // INVITEs that started a leg
+  uint64_t active = 0;     // legs not yet ended
+};
+
+class Stack {
+ public:
+  // Binds the address and starts the SIP thread. Fails (with the address) when it cannot bind.
+  static Result<std::unique_ptr<Stack>> start(const StackConfig& config, Listener* listener);
+  virtual ~Stack() = default;  // hangs up what is left, shuts sofia-sip down, joins the thread
+
+  // Final failure response to an unanswered leg (e.g. 403, 404, 488, 503).
+  virtual void reject(LegId leg, int status, std::string phrase) = 0;
+  virtual void ringing(LegId leg) = 0;                   // 180
+  virtual void progress(LegId leg, std::string sdp) = 0;  // 183 with SDP (early media)
+  virtual void answer(LegId leg, std::string sdp) = 0;    // 200 with SDP
+  // BYE for an answered leg; 480 for one not answered yet. on_call_ended follows.
+  virtual void hangup(LegId leg) = 0;
+  virtual StackStats stats() const = 0;
+};
+
+}  // namespace tamas::sip

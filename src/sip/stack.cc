@@ -1,0 +1,361 @@
+// The SIP user agent over sofia-sip's NUA: see sip.h for the contract.
+//
+// Thread rules: one thread (started here) owns the su_root reactor, the NUA and every handle.
+// Other threads reach it only through `post()`: a mutex-guarded queue of commands plus an
+// eventfd registered with the reactor to wake it.
+//
+// NUA is run with its own media negotiation off (NUTAG_MEDIA_ENABLE(0)): SDP bodies pass through
+// untouched and offer/answer is decided by the media engine, as FreeSWITCH does.
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "sip/dep_sofia.h"
+#include "sip/sip.h"
+
+namespace tamas::sip {
+namespace {
+
+struct Leg {
+  LegId id = 0;
+  nua_handle_t* nh = nullptr;
+  bool answered = false;   // a 2xx was sent
+  bool responded = false;  // a final response was sent
+  bool ended = false;      // on_call_ended was reported
+};
+
+std::string user_of(const url_t* url) {
+  return (url != nullptr && url->url_user != nullptr) ? url->url_user : "";
+}
+
+// The digit of an INFO body: "Signal=5\r\nDuration=160" (dtmf-relay) or "5" (dtmf).
+std::optional<char> info_digit(const sip_t* sip) {
+  if (sip == nullptr || sip->sip_payload == nullptr || sip->sip_content_type == nullptr ||
+      sip->sip_content_type->c_type == nullptr) {
+    return std::nullopt;
+  }
+  std::string_view type = sip->sip_content_type->c_type;
+  std::string_view body(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+  auto valid = [](char c) {
+    return (c >= '0' && c <= '9') || c == '*' || c == '#' || (c >= 'A' && c <= 'D');
+  };
+  if (type == "application/dtmf-relay") {
+    auto pos = body.find("Signal=");
+    if (pos == std::string_view::npos) return std::nullopt;
+    pos += 7;
+    while (pos < body.size() && body[pos] == ' ') ++pos;
+    if (pos < body.size() && valid(body[pos])) return body[pos];
+    return std::nullopt;
+  }
+  if (type == "application/dtmf") {
+    size_t pos = 0;
+    while (pos < body.size() && (body[pos] == ' ' || body[pos] == '\r' || body[pos] == '\n')) ++pos;
+    if (pos < body.size() && valid(body[pos])) return body[pos];
+  }
+  return std::nullopt;
+}
+
+class SofiaStack final : public Stack {
+ public:
+  SofiaStack(StackConfig config, Listener* listener)
+      : config_(std::move(config)), listener_(listener) {}
+
+  ~SofiaStack() override {
+    if (thread_.joinable()) {
+      post([this] { begin_shutdown(); });
+      thread_.join();
+    }
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+  }
+
+  Status start() {
+    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd_ < 0) return Status::error(std::string("eventfd: ") + std::strerror(errno));
+    std::promise<Status> ready;
+    auto started = ready.get_future();
+    thread_ = std::thread([this, &ready] { run(ready); });
+    Status s = started.get();
+    if (!s.is_ok()) thread_.join();
+    return s;
+  }
+
+  void reject(LegId leg, int status, std::string phrase) override {
+    post([=, this] {
+      Leg* l = find(leg);
+      if (l == nullptr || l->responded) return;
+      l->responded = true;
+      nua_respond(l->nh, status, phrase.c_str(), TAG_END());
+    });
+  }
+
+  void ringing(LegId leg) override {
+    post([=, this] {
+      Leg* l = find(leg);
+      if (l == nullptr || l->responded) return;
+      nua_respond(l->nh, SIP_180_RINGING, TAG_END());
+    });
+  }
+
+  void progress(LegId leg, std::string sdp) override {
+    post([=, this] {
+      Leg* l = find(leg);
+      if (l == nullptr || l->responded) return;
+      nua_respond(l->nh, SIP_183_SESSION_PROGRESS, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                  SIPTAG_PAYLOAD_STR(sdp.c_str()), TAG_END());
+    });
+  }
+
+  void answer(LegId leg, std::string sdp) override {
+    post([=, this] {
+      Leg* l = find(leg);
+      if (l == nullptr || l->responded) return;
+      l->responded = true;
+      l->answered = true;
+      nua_respond(l->nh, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                  SIPTAG_PAYLOAD_STR(sdp.c_str()), TAG_END());
+    });
+  }
+
+  void hangup(LegId leg) override {
+    post([=, this] {
+      Leg* l = find(leg);
+      if (l == nullptr) return;
+      if (l->answered) {
+        nua_bye(l->nh, TAG_END());
+      } else if (!l->responded) {
+        l->responded = true;
+        nua_respond(l->nh, SIP_480_TEMPORARILY_UNAVAILABLE, TAG_END());
+      }
+      ended(*l, EndReason::kLocal);
+    });
+  }
+
+  StackStats stats() const override {
+    StackStats s;
+    s.calls_in = calls_in_.load();
+    s.active = active_.load();
+    return s;
+  }
+
+ private:
+  void post(std::function<void()> fn) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(fn));
+    }
+    const uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  }
+
+  static int on_wake(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t* arg) {
+    auto* self = reinterpret_cast<SofiaStack*>(arg);
+    uint64_t n = 0;
+    [[maybe_unused]] auto r = ::read(self->wake_fd_, &n, sizeof n);
+    std::vector<std::function<void()>> work;
+    {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      work.swap(self->queue_);
+    }
+    for (auto& fn : work) fn();
+    return 0;
+  }
+
+  void run(std::promise<Status>& ready) {
+    // sofia-sip logs to stderr through its own loggers; keep only its critical errors unless the
+    // operator asks for more with its usual variables (NUA_DEBUG, NTA_DEBUG, TPORT_DEBUG).
+    for (const char* var : {"NUA_DEBUG", "NTA_DEBUG", "TPORT_DEBUG", "SOFIA_DEBUG"}) {
+      setenv(var, "1", /*overwrite=*/0);
+    }
+    su_init();
+    root_ = su_root_create(nullptr);
+    if (root_ == nullptr) {
+      su_deinit();
+      ready.set_value(Status::error("sofia-sip: cannot create the reactor"));
+      return;
+    }
+    const std::string url = "sip:" + config_.address + ":" + std::to_string(config_.port);
+    nua_ = nua_create(root_, &SofiaStack::on_event, reinterpret_cast<nua_magic_t*>(this),
+                      NUTAG_URL(url.c_str()), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0),
+                      NUTAG_AUTOACK(1), NUTAG_AUTOALERT(0), NUTAG_APPL_METHOD("INFO"),
+                      NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
+                      SIPTAG_USER_AGENT_STR(config_.user_agent.c_str()), TAG_END());
+    if (nua_ == nullptr) {
+      su_root_destroy(root_);
+      su_deinit();
+      ready.set_value(Status::error("cannot listen for SIP on " + config_.address + ":" +
+                                    std::to_string(config_.port) +
+                                    " (UDP and TCP): the address is in use or not local"));
+      return;
+    }
+    su_wait_t wait[1];
+    su_wait_create(wait, wake_fd_, SU_WAIT_IN);
+    su_root_register(root_, wait, &SofiaStack::on_wake, reinterpret_cast<su_wakeup_arg_t*>(this),
+                     0);
+    ready.set_value(Status::ok());
+    su_root_run(root_);
+    nua_destroy(nua_);
+    su_root_destroy(root_);
+    su_deinit();
+  }
+
+  void begin_shutdown() {
+    shutting_down_ = true;
+    for (auto& [id, leg] : legs_) {
+      if (leg.answered) {
+        nua_bye(leg.nh, TAG_END());
+      } else if (!leg.responded) {
+        leg.responded = true;
+        nua_respond(leg.nh, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
+      }
+    }
+    nua_shutdown(nua_);
+  }
+
+  Leg* find(LegId id) {
+    auto it = legs_.find(id);
+    return it == legs_.end() ? nullptr : &it->second;
+  }
+
+  void ended(Leg& l, EndReason reason) {
+    if (l.ended) return;
+    l.ended = true;
+    active_--;
+    listener_->on_call_ended(l.id, reason);
+  }
+
+  static void on_event(nua_event_t event, int status, char const* phrase, nua_t* nua,
+                       nua_magic_t* magic, nua_handle_t* nh, nua_hmagic_t* hmagic,
+                       sip_t const* sip, tagi_t tags[]) {
+    auto* self = reinterpret_cast<SofiaStack*>(magic);
+    self->handle_event(event, status, phrase, nua, nh, reinterpret_cast<Leg*>(hmagic), sip, tags);
+  }
+
+  void handle_event(nua_event_t event, int status, char const* /*phrase*/, nua_t* nua,
+                    nua_handle_t* nh, Leg* leg, sip_t const* sip, tagi_t tags[]) {
+    switch (event) {
+      case nua_i_invite:
+        if (leg == nullptr) {
+          incoming(nua, nh, sip);
+        }
+        // A re-INVITE (hold) on a known leg is answered by NUA with the last SDP.
+        break;
+      case nua_i_info: {
+        nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua), TAG_END());
+        if (leg != nullptr) {
+          if (auto d = info_digit(sip)) listener_->on_info_digit(leg->id, *d);
+        }
+        break;
+      }
+      case nua_i_cancel:
+        if (leg != nullptr) {
+          leg->responded = true;
+          ended(*leg, EndReason::kRemoteCancel);
+        }
+        break;
+      case nua_i_bye:
+        if (leg != nullptr) ended(*leg, EndReason::kRemoteBye);
+        break;
+      case nua_i_state: {
+        int state = nua_callstate_init;
+        tl_gets(tags, NUTAG_CALLSTATE_REF(state), TAG_END());
+        if (state == nua_callstate_terminated && leg != nullptr) {
+          ended(*leg, status >= 300 && !leg->answered && !leg->responded ? EndReason::kFailure
+                                                                          : EndReason::kLocal);
+          const LegId id = leg->id;
+          nua_handle_bind(nh, nullptr);
+          nua_handle_destroy(nh);
+          legs_.erase(id);
+        }
+        break;
+      }
+      case nua_r_shutdown:
+        if (status >= 200) su_root_break(root_);
+        break;
+      default:
+        // Requests outside a dialog that NUA does not answer itself get a clean refusal.
+        if (event == nua_i_method || event == nua_i_message || event == nua_i_subscribe ||
+            event == nua_i_refer || event == nua_i_publish || event == nua_i_notify) {
+          nua_respond(nh, SIP_501_NOT_IMPLEMENTED, NUTAG_WITH_THIS(nua), TAG_END());
+          if (leg == nullptr) nua_handle_destroy(nh);
+        }
+        break;
+    }
+  }
+
+  void incoming(nua_t* nua, nua_handle_t* nh, sip_t const* sip) {
+    if (shutting_down_) {
+      nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(nua), TAG_END());
+      nua_handle_destroy(nh);
+      return;
+    }
+    const LegId id = next_leg_++;
+    Leg& leg = legs_[id];
+    leg.id = id;
+    leg.nh = nh;
+    nua_handle_bind(nh, reinterpret_cast<nua_hmagic_t*>(&leg));
+    calls_in_++;
+    active_++;
+
+    IncomingCall call;
+    call.leg = id;
+    if (sip != nullptr) {
+      if (sip->sip_call_id && sip->sip_call_id->i_id) call.call_id = sip->sip_call_id->i_id;
+      if (sip->sip_from) {
+        call.from_user = user_of(sip->sip_from->a_url);
+        if (sip->sip_from->a_display) call.from_display = sip->sip_from->a_display;
+      }
+      if (sip->sip_request) call.to_user = user_of(sip->sip_request->rq_url);
+      if (sip->sip_payload && sip->sip_content_type && sip->sip_content_type->c_type &&
+          std::strcmp(sip->sip_content_type->c_type, "application/sdp") == 0) {
+        call.sdp = std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+      }
+    }
+    if (msg_t* m = nua_current_request(nua)) {
+      if (su_addrinfo_t* ai = msg_addrinfo(m); ai != nullptr && ai->ai_addr != nullptr) {
+        char host[64] = {0};
+        const auto* sa = reinterpret_cast<const sockaddr_in*>(ai->ai_addr);
+        if (ai->ai_family == AF_INET) {
+          inet_ntop(AF_INET, &sa->sin_addr, host, sizeof host);
+          call.source_port = ntohs(sa->sin_port);
+        }
+        call.source_ip = host;
+        call.transport = ai->ai_protocol == IPPROTO_TCP ? Transport::kTcp : Transport::kUdp;
+      }
+    }
+    listener_->on_incoming_call(call);
+  }
+
+  StackConfig config_;
+  Listener* const listener_;
+  std::thread thread_;
+  int wake_fd_ = -1;
+  std::mutex mu_;
+  std::vector<std::function<void()>> queue_;  // guarded by mu_
+
+  // SIP thread only:
+  su_root_t* root_ = nullptr;
+  nua_t* nua_ = nullptr;
+  std::unordered_map<LegId, Leg> legs_;  // node-based: Leg addresses are stable (hmagic)
+  LegId next_leg_ = 1;
+  bool shutting_down_ = false;
+
+  std::atomic<uint64_t> calls_in_{0};
+  std::atomic<uint64_t> active_{0};
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Stack>> Stack::start(const StackConfig& config, Listener* listener) {
+  auto stack = std::make_unique<SofiaStack>(config, listener);
+  if (Status s = stack->start(); !s.is_ok()) return s;
+  return std::unique_ptr<Stack>(std::move(stack));
+}
+
+}  // namespace tamas::sip
