@@ -1,0 +1,428 @@
+// The SQLite Store: see store.h. SQLite is included only in this folder.
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <variant>
+
+#include "store/store.h"
+
+namespace tamas::store {
+namespace {
+
+// Migrations, applied in order; PRAGMA user_version is the number applied. Append, never edit.
+const char* const kMigrations[] = {
+    // 1: interactions and voicemails.
+    R"sql(
+CREATE TABLE interactions (
+  id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  caller TEXT NOT NULL,
+  called TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  answered_at TEXT,
+  ended_at TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  ivr_path TEXT NOT NULL,
+  result TEXT NOT NULL,
+  ended_by TEXT NOT NULL,
+  queue TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  recording TEXT NOT NULL,
+  reason TEXT NOT NULL
+);
+CREATE INDEX interactions_tenant_started ON interactions (tenant, started_at);
+CREATE TABLE interaction_variables (
+  interaction_id TEXT NOT NULL REFERENCES interactions (id),
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (interaction_id, name)
+);
+CREATE TABLE voicemails (
+  id TEXT PRIMARY KEY,
+  interaction_id TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  caller TEXT NOT NULL,
+  called TEXT NOT NULL,
+  at TEXT NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  path TEXT NOT NULL
+);
+CREATE INDEX voicemails_tenant_at ON voicemails (tenant, at);
+)sql",
+};
+constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using Db = std::unique_ptr<sqlite3, DbCloser>;
+
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+Status exec(sqlite3* db, const char* sql, const std::string& what) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = what + ": " + (err ? err : sqlite3_errmsg(db));
+    sqlite3_free(err);
+    return Status::error(msg);
+  }
+  return Status::ok();
+}
+
+Result<Stmt> prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) {
+    return Status::error(std::string("preparing a statement: ") + sqlite3_errmsg(db));
+  }
+  return Stmt(s);
+}
+
+void bind(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+
+std::string column(sqlite3_stmt* s, int i) {
+  const auto* t = sqlite3_column_text(s, i);
+  return t ? reinterpret_cast<const char*>(t) : "";
+}
+
+Result<Db> open_db(const std::string& path, int flags) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  Db db(raw);
+  if (rc != SQLITE_OK) {
+    return Status::error(path + ": cannot open the database: " +
+                         (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(db.get(), 5000);
+  return db;
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::string path, Db writer, Db reader)
+      : path_(std::move(path)), writer_(std::move(writer)), reader_(std::move(reader)) {
+    thread_ = std::thread([this] { write_loop(); });
+  }
+
+  ~SqliteStore() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  void save_interaction(InteractionRecord r) override { enqueue(std::move(r)); }
+  void save_voicemail(VoicemailRecord v) override { enqueue(std::move(v)); }
+
+  Status flush() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    const uint64_t target = queued_;
+    done_cv_.wait(lock, [&] { return written_ >= target; });
+    return error_;
+  }
+
+  Result<std::vector<InteractionRecord>> interactions(const Query& q) override {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    auto st = prepare(reader_.get(),
+                      "SELECT id, tenant, channel, direction, caller, called, started_at, "
+                      "answered_at, ended_at, flow, ivr_path, result, ended_by, queue, agent, "
+                      "recording, reason FROM interactions WHERE (?1 IS NULL OR tenant = ?1) "
+                      "AND (?2 IS NULL OR started_at >= ?2) ORDER BY started_at, id LIMIT ?3");
+    if (!st) return st.status();
+    sqlite3_stmt* s = st->get();
+    if (q.tenant) bind(s, 1, *q.tenant);
+    if (q.since) bind(s, 2, format_time(*q.since));
+    sqlite3_bind_int64(s, 3, static_cast<int64_t>(q.limit));
+    std::vector<InteractionRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      InteractionRecord r;
+      r.id = column(s, 0);
+      r.tenant = column(s, 1);
+      r.channel = column(s, 2);
+      r.direction = column(s, 3);
+      r.caller = column(s, 4);
+      r.called = column(s, 5);
+      if (auto t = parse_time(column(s, 6))) r.started_at = *t;
+      if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
+        if (auto t = parse_time(column(s, 7))) r.answered_at = *t;
+      }
+      if (auto t = parse_time(column(s, 8))) r.ended_at = *t;
+      r.flow = column(s, 9);
+      r.ivr_path = column(s, 10);
+      r.result = column(s, 11);
+      r.ended_by = column(s, 12);
+      r.queue = column(s, 13);
+      r.agent = column(s, 14);
+      r.recording = column(s, 15);
+      r.reason = column(s, 16);
+      out.push_back(std::move(r));
+    }
+    if (rc != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(reader_.get()));
+    auto vars = prepare(reader_.get(),
+                        "SELECT name, value FROM interaction_variables WHERE interaction_id = ?1");
+    if (!vars) return vars.status();
+    for (InteractionRecord& r : out) {
+      sqlite3_reset(vars->get());
+      bind(vars->get(), 1, r.id);
+      while (sqlite3_step(vars->get()) == SQLITE_ROW) {
+        r.variables[column(vars->get(), 0)] = column(vars->get(), 1);
+      }
+    }
+    return out;
+  }
+
+  Result<std::vector<VoicemailRecord>> voicemails(const Query& q) override {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    auto st = prepare(reader_.get(),
+                      "SELECT id, interaction_id, tenant, caller, called, at, duration_ms, path "
+                      "FROM voicemails WHERE (?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR at "
+                      ">= ?2) ORDER BY at, id LIMIT ?3");
+    if (!st) return st.status();
+    sqlite3_stmt* s = st->get();
+    if (q.tenant) bind(s, 1, *q.tenant);
+    if (q.since) bind(s, 2, format_time(*q.since));
+    sqlite3_bind_int64(s, 3, static_cast<int64_t>(q.limit));
+    std::vector<VoicemailRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      VoicemailRecord v;
+      v.id = column(s, 0);
+      v.interaction_id = column(s, 1);
+      v.tenant = column(s, 2);
+      v.caller = column(s, 3);
+      v.called = column(s, 4);
+      if (auto t = parse_time(column(s, 5))) v.at = *t;
+      v.duration = Duration(sqlite3_column_int64(s, 6));
+      v.path = column(s, 7);
+      out.push_back(std::move(v));
+    }
+    if (rc != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(reader_.get()));
+    return out;
+  }
+
+ private:
+  using Item = std::variant<InteractionRecord, VoicemailRecord>;
+
+  void enqueue(Item item) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(item));
+      queued_++;
+    }
+    cv_.notify_one();
+  }
+
+  void write_loop() {
+    for (;;) {
+      std::deque<Item> batch;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty() && stopping_) return;
+        batch.swap(queue_);
+      }
+      Status s = write(batch);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        written_ += batch.size();
+        if (!s.is_ok() && error_.is_ok()) error_ = s;
+      }
+      done_cv_.notify_all();
+    }
+  }
+
+  // One transaction for the whole batch.
+  Status write(const std::deque<Item>& batch) {
+    sqlite3* db = writer_.get();
+    if (Status s = exec(db, "BEGIN", path_); !s) return s;
+    for (const Item& item : batch) {
+      Status s = std::visit([&](const auto& r) { return insert(db, r); }, item);
+      if (!s.is_ok()) {
+        (void)exec(db, "ROLLBACK", path_);
+        return s;
+      }
+    }
+    return exec(db, "COMMIT", path_);
+  }
+
+  // A statement prepared once on the writer connection and reset for each use.
+  Result<sqlite3_stmt*> cached(Stmt& slot, sqlite3* db, const char* sql) {
+    if (!slot) {
+      auto st = prepare(db, sql);
+      if (!st) return st.status();
+      slot = std::move(*st);
+    }
+    sqlite3_reset(slot.get());
+    sqlite3_clear_bindings(slot.get());
+    return slot.get();
+  }
+
+  Status insert(sqlite3* db, const InteractionRecord& r) {
+    auto st = cached(insert_interaction_, db,
+                     "INSERT OR REPLACE INTO interactions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                     "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
+    if (!st) return st.status();
+    sqlite3_stmt* s = *st;
+    const std::string fields[] = {r.id, r.tenant, r.channel, r.direction, r.caller, r.called,
+                                  format_time(r.started_at)};
+    for (int i = 0; i < 7; ++i) bind(s, i + 1, fields[i]);
+    if (r.answered_at) bind(s, 8, format_time(*r.answered_at));
+    const std::string rest[] = {format_time(r.ended_at), r.flow,  r.ivr_path,  r.result, r.ended_by,
+                                r.queue,                 r.agent, r.recording, r.reason};
+    for (int i = 0; i < 9; ++i) bind(s, i + 9, rest[i]);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+      return Status::error(path_ + ": saving interaction " + r.id + ": " + sqlite3_errmsg(db));
+    }
+    for (const auto& [name, value] : r.variables) {
+      auto vars = cached(insert_variable_, db,
+                         "INSERT OR REPLACE INTO interaction_variables VALUES (?1, ?2, ?3)");
+      if (!vars) return vars.status();
+      bind(*vars, 1, r.id);
+      bind(*vars, 2, name);
+      bind(*vars, 3, value);
+      if (sqlite3_step(*vars) != SQLITE_DONE) {
+        return Status::error(path_ + ": saving variables of " + r.id + ": " + sqlite3_errmsg(db));
+      }
+    }
+    return Status::ok();
+  }
+
+  Status insert(sqlite3* db, const VoicemailRecord& v) {
+    auto st = cached(insert_voicemail_, db,
+                     "INSERT OR REPLACE INTO voicemails VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    if (!st) return st.status();
+    sqlite3_stmt* s = *st;
+    bind(s, 1, v.id);
+    bind(s, 2, v.interaction_id);
+    bind(s, 3, v.tenant);
+    bind(s, 4, v.caller);
+    bind(s, 5, v.called);
+    bind(s, 6, format_time(v.at));
+    sqlite3_bind_int64(s, 7, v.duration.count());
+    bind(s, 8, v.path);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+      return Status::error(path_ + ": saving voicemail " + v.id + ": " + sqlite3_errmsg(db));
+    }
+    return Status::ok();
+  }
+
+  const std::string path_;
+  Db writer_;  // writer thread only, with its statements:
+  Stmt insert_interaction_, insert_variable_, insert_voicemail_;
+  Db reader_;  // under read_mu_
+  std::mutex read_mu_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::condition_variable done_cv_;
+  std::deque<Item> queue_;  // guarded by mu_
+  uint64_t queued_ = 0;     // guarded by mu_
+  uint64_t written_ = 0;    // guarded by mu_
+  Status error_;            // guarded by mu_
+  bool stopping_ = false;   // guarded by mu_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite(const std::string& path) {
+  std::error_code ec;
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::error(dir.string() + ": cannot create the folder: " + ec.message());
+  auto writer = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  if (!writer) return writer.status();
+  sqlite3* db = writer->get();
+  if (Status s = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", path); !s) {
+    return Status::error(s.message() + " (is it a SQLite database?)");
+  }
+  int version = 0;
+  {
+    auto st = prepare(db, "PRAGMA user_version");
+    if (!st) return Status::error(path + ": " + st.message());
+    if (sqlite3_step(st->get()) == SQLITE_ROW) version = sqlite3_column_int(st->get(), 0);
+  }
+  if (version > kSchemaVersion) {
+    return Status::error(path + ": the database has schema version " + std::to_string(version) +
+                         ", newer than this build of Tamas knows (" +
+                         std::to_string(kSchemaVersion) + "); use a newer tamas");
+  }
+  for (int v = version; v < kSchemaVersion; ++v) {
+    const std::string sql = std::string("BEGIN;") + kMigrations[v] + "PRAGMA user_version = " +
+                            std::to_string(v + 1) + "; COMMIT;";
+    if (Status s = exec(db, sql.c_str(), path + ": migration " + std::to_string(v + 1)); !s) {
+      (void)exec(db, "ROLLBACK", path);
+      return s;
+    }
+  }
+  auto reader = open_db(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+  if (!reader) return reader.status();
+  return std::unique_ptr<Store>(new SqliteStore(path, std::move(*writer), std::move(*reader)));
+}
+
+std::string format_time(TimePoint t) {
+  const auto ms = t.time_since_epoch().count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000 - (ms % 1000 < 0 ? 1 : 0));
+  const int frac = static_cast<int>(((ms % 1000) + 1000) % 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[80];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+  return buf;
+}
+
+Result<TimePoint> parse_time(const std::string& iso) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, ms = 0;
+  char tail[16] = {0};
+  const int n = std::sscanf(iso.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%15s", &y, &mo, &d, &h, &mi,
+                            &s, &ms, tail);
+  int fields = n;
+  if (n < 7) {  // no milliseconds: "…:ss", "…:ssZ", "…T hh:mm", or a date
+    tail[0] = 0;
+    fields = std::sscanf(iso.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%15s", &y, &mo, &d, &h, &mi, &s, tail);
+    if (fields < 6) {
+      s = 0;
+      fields = std::sscanf(iso.c_str(), "%4d-%2d-%2dT%2d:%2d%15s", &y, &mo, &d, &h, &mi, tail);
+      if (fields < 5) {
+        h = mi = 0;
+        fields = std::sscanf(iso.c_str(), "%4d-%2d-%2d%15s", &y, &mo, &d, tail);
+        if (fields != 3) {
+          return Status::error("'" + iso +
+                               "' is not a time (expected ISO 8601 UTC, e.g. 2026-11-22 or "
+                               "2026-11-22T14:05:09Z)");
+        }
+      }
+    }
+  }
+  const std::string t = tail;
+  if (!(t.empty() || t == "Z") || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+      s > 60) {
+    return Status::error("'" + iso + "' is not a UTC time (expected e.g. 2026-11-22T14:05:09Z)");
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  const std::time_t secs = timegm(&tm);
+  return TimePoint(Duration(static_cast<int64_t>(secs) * 1000 + ms));
+}
+
+}  // namespace tamas::store

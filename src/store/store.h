@@ -1,0 +1,85 @@
+// Persistence of interaction records and voicemails.
+//
+// One interface, `Store`; `open_sqlite` is the embedded implementation (WAL mode, versioned
+// migrations). PostgreSQL will be a second implementation behind the same interface.
+//
+// Thread rules: save_*() may be called from any thread and never wait on disk: records go to a
+// queue that a writer thread owned by the Store drains, many per transaction. flush() waits until
+// everything queued so far is committed. Reads use their own connection and may be called from
+// any thread. The destructor flushes and joins the writer.
+//
+// Storage format: docs/storage.md.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/time.h"
+
+namespace tamas::store {
+
+struct InteractionRecord {
+  std::string id;  // globally unique (the node prefix and the call id)
+  std::string tenant;
+  std::string channel = "voice";
+  std::string direction = "inbound";
+  std::string caller;
+  std::string called;
+  TimePoint started_at;
+  std::optional<TimePoint> answered_at;  // when the server answered the caller
+  TimePoint ended_at;
+  std::string flow;
+  std::string ivr_path;  // menu choices, "1>3"
+  std::string result;    // completed, voicemail, transferred, abandoned-in-ivr, failed, ...
+  std::string ended_by;  // caller, system
+  std::string queue;
+  std::string agent;
+  std::string recording;  // path of the recording or voicemail, if any
+  std::string reason;     // for failures
+  std::map<std::string, std::string> variables;  // chosen in the IVR
+};
+
+struct VoicemailRecord {
+  std::string id;
+  std::string interaction_id;
+  std::string tenant;
+  std::string caller;
+  std::string called;
+  TimePoint at;
+  Duration duration{};
+  std::string path;
+};
+
+struct Query {
+  std::optional<std::string> tenant;
+  std::optional<TimePoint> since;  // started_at (interactions) / at (voicemails) >= since
+  size_t limit = 10000;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual void save_interaction(InteractionRecord r) = 0;
+  virtual void save_voicemail(VoicemailRecord v) = 0;
+  // Waits until everything saved before the call is committed; the first write error, if any.
+  virtual Status flush() = 0;
+  // Oldest first.
+  virtual Result<std::vector<InteractionRecord>> interactions(const Query& q) = 0;
+  virtual Result<std::vector<VoicemailRecord>> voicemails(const Query& q) = 0;
+};
+
+// Opens (creating it and its folder if needed) the SQLite database at `path` and brings its
+// schema to the current version. Fails with the path and SQLite's message (not a database,
+// read-only, newer schema than this build knows).
+Result<std::unique_ptr<Store>> open_sqlite(const std::string& path);
+
+// ISO 8601 UTC with milliseconds ("2026-11-22T14:05:09.123Z"), as stored; and back.
+std::string format_time(TimePoint t);
+Result<TimePoint> parse_time(const std::string& iso);
+
+}  // namespace tamas::store

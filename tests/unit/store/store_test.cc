@@ -1,0 +1,148 @@
+// The SQLite store: round trips, filters, migrations, bad files.
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace tamas::store {
+namespace {
+
+using namespace std::chrono_literals;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tamas-store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string db_path() const { return (dir_ / "sub" / "tamas.db").string(); }
+  std::filesystem::path dir_;
+};
+
+InteractionRecord sample(const std::string& id, const std::string& tenant, TimePoint at) {
+  InteractionRecord r;
+  r.id = id;
+  r.tenant = tenant;
+  r.caller = "09121234567";
+  r.called = "100";
+  r.started_at = at;
+  r.answered_at = at + 1s;
+  r.ended_at = at + 95s;
+  r.flow = "main-en";
+  r.ivr_path = "1>3";
+  r.result = "voicemail";
+  r.ended_by = "caller";
+  r.recording = "/data/vm/" + id + ".wav";
+  r.variables = {{"account", "4711"}, {"language", "fa"}};
+  return r;
+}
+
+TEST_F(StoreTest, InteractionsRoundTripWithFilters) {
+  auto s = open_sqlite(db_path());
+  ASSERT_TRUE(s.is_ok()) << s.message();
+  const TimePoint t0 = kEpoch + 24h * 20000;
+  (*s)->save_interaction(sample("a", "demo", t0));
+  (*s)->save_interaction(sample("b", "other", t0 + 10s));
+  InteractionRecord c = sample("c", "demo", t0 + 20s);
+  c.answered_at.reset();
+  c.result = "abandoned-in-ivr";
+  c.variables.clear();
+  (*s)->save_interaction(c);
+  ASSERT_TRUE((*s)->flush().is_ok());
+
+  auto all = (*s)->interactions({});
+  ASSERT_TRUE(all.is_ok()) << all.message();
+  ASSERT_EQ(all->size(), 3u);
+  const InteractionRecord& a = (*all)[0];
+  EXPECT_EQ(a.id, "a");
+  EXPECT_EQ(a.started_at, t0);
+  ASSERT_TRUE(a.answered_at.has_value());
+  EXPECT_EQ(*a.answered_at, t0 + 1s);
+  EXPECT_EQ(a.ended_at, t0 + 95s);
+  EXPECT_EQ(a.ivr_path, "1>3");
+  EXPECT_EQ(a.variables.at("account"), "4711");
+  EXPECT_FALSE((*all)[2].answered_at.has_value());
+  EXPECT_TRUE((*all)[2].variables.empty());
+
+  Query q;
+  q.tenant = "demo";
+  auto demo = (*s)->interactions(q);
+  ASSERT_EQ(demo->size(), 2u) << "another tenant's record must not show";
+  for (const auto& r : *demo) EXPECT_EQ(r.tenant, "demo");
+  q.since = t0 + 15s;
+  auto recent = (*s)->interactions(q);
+  ASSERT_EQ(recent->size(), 1u);
+  EXPECT_EQ((*recent)[0].id, "c");
+}
+
+TEST_F(StoreTest, VoicemailsAndReopen) {
+  const TimePoint t0 = kEpoch + 24h * 20000;
+  {
+    auto s = open_sqlite(db_path());
+    ASSERT_TRUE(s.is_ok()) << s.message();
+    VoicemailRecord v;
+    v.id = "vm1";
+    v.interaction_id = "a";
+    v.tenant = "demo";
+    v.caller = "555";
+    v.called = "100";
+    v.at = t0;
+    v.duration = 4200ms;
+    v.path = "/data/vm1.wav";
+    (*s)->save_voicemail(v);
+  }  // the destructor flushes
+  auto s = open_sqlite(db_path());
+  ASSERT_TRUE(s.is_ok()) << s.message();
+  auto vms = (*s)->voicemails({});
+  ASSERT_TRUE(vms.is_ok()) << vms.message();
+  ASSERT_EQ(vms->size(), 1u);
+  EXPECT_EQ((*vms)[0].duration, 4200ms);
+  EXPECT_EQ((*vms)[0].at, t0);
+  EXPECT_EQ((*vms)[0].path, "/data/vm1.wav");
+}
+
+TEST_F(StoreTest, NotADatabaseIsAClearError) {
+  std::filesystem::create_directories(dir_);
+  const std::string path = (dir_ / "junk.db").string();
+  std::ofstream(path) << "this is not a database, just text that is long enough to look like a "
+                         "header and then some more text to fill the page";
+  auto s = open_sqlite(path);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find(path), std::string::npos) << s.message();
+}
+
+TEST_F(StoreTest, NewerSchemaIsRefused) {
+  {
+    auto s = open_sqlite(db_path());
+    ASSERT_TRUE(s.is_ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto s = open_sqlite(db_path());
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("schema version 99"), std::string::npos) << s.message();
+}
+
+TEST(Time, FormatsAndParsesIso8601) {
+  const TimePoint t = kEpoch + 1795356309123ms;
+  EXPECT_EQ(format_time(t), "2026-11-22T14:05:09.123Z");
+  EXPECT_EQ(*parse_time("2026-11-22T14:05:09.123Z"), t);
+  EXPECT_EQ(*parse_time("2026-11-22T14:05:09Z"), t - 123ms);
+  EXPECT_EQ(*parse_time("2026-11-22T14:05:09"), t - 123ms);
+  EXPECT_EQ(*parse_time("2026-11-22T14:05"), t - 9123ms);
+  EXPECT_EQ(*parse_time("2026-11-22"), kEpoch + 1795305600000ms);
+  for (const char* bad : {"", "yesterday", "2026-13-01", "2026-11-22T25:00", "2026-11-22T10:00+03:30"}) {
+    EXPECT_FALSE(parse_time(bad).is_ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace tamas::store
