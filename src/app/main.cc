@@ -11,6 +11,10 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   tamas::app::register_sim(app, exit_code);
   tamas::app::register_erlang(app, exit_code);
+#ifdef TAMAS_HAVE_SERVER
+  tamas::app::register_serve(app, exit_code);
+  tamas::app::register_records(app, exit_code);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

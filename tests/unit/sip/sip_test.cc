@@ -17,7 +17,7 @@
 #include <mutex>
 #include <sstream>
 
-#include "sip_test_util.h"
+#include "support/sip_peer.h"
 
 namespace tamas::sip {
 namespace {

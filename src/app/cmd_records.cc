@@ -1,0 +1,140 @@
+// `tamas interactions` and `tamas voicemails`: the stored records, as JSON or a table.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "app/commands.h"
+#include "app/server_options.h"
+#include "config/config.h"
+#include "store/store.h"
+
+namespace tamas::app {
+namespace {
+
+struct RecordOptions {
+  ServerOptions server;
+  std::string since;
+  std::string tenant;
+  bool json = false;
+};
+
+Result<std::unique_ptr<store::Store>> open_store(const RecordOptions& o, store::Query& q) {
+  auto cfg = load_server_config(o.server, /*synthesize=*/false);
+  if (!cfg) return cfg.status();
+  if (!o.since.empty()) {
+    auto t = store::parse_time(o.since);
+    if (!t) return Status::error("--since: " + t.message());
+    q.since = *t;
+  }
+  if (!o.tenant.empty()) q.tenant = o.tenant;
+  return store::open_sqlite(cfg->data_dir + "/tamas.db");
+}
+
+int run_interactions(const RecordOptions& o) {
+  store::Query q;
+  auto st = open_store(o, q);
+  if (!st) {
+    std::cerr << "tamas interactions: " << st.message() << "\n";
+    return 2;
+  }
+  auto rows = (*st)->interactions(q);
+  if (!rows) {
+    std::cerr << "tamas interactions: " << rows.message() << "\n";
+    return 1;
+  }
+  if (o.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const store::InteractionRecord& r : *rows) {
+      nlohmann::json j = {{"id", r.id},
+                          {"tenant", r.tenant},
+                          {"channel", r.channel},
+                          {"direction", r.direction},
+                          {"caller", r.caller},
+                          {"called", r.called},
+                          {"started_at", store::format_time(r.started_at)},
+                          {"answered_at", r.answered_at ? nlohmann::json(store::format_time(
+                                                              *r.answered_at))
+                                                        : nlohmann::json(nullptr)},
+                          {"ended_at", store::format_time(r.ended_at)},
+                          {"flow", r.flow},
+                          {"ivr_path", r.ivr_path},
+                          {"result", r.result},
+                          {"ended_by", r.ended_by},
+                          {"queue", r.queue},
+                          {"agent", r.agent},
+                          {"recording", r.recording},
+                          {"reason", r.reason},
+                          {"variables", r.variables}};
+      out.push_back(std::move(j));
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("{:<24} {:<8} {:<14} {:<8} {:<10} {:<18} {}\n", "started", "tenant",
+                           "caller", "called", "path", "result", "ended by");
+  for (const store::InteractionRecord& r : *rows) {
+    std::cout << fmt::format("{:<24} {:<8} {:<14} {:<8} {:<10} {:<18} {}\n",
+                             store::format_time(r.started_at), r.tenant, r.caller, r.called,
+                             r.ivr_path, r.result, r.ended_by);
+  }
+  return 0;
+}
+
+int run_voicemails(const RecordOptions& o) {
+  store::Query q;
+  auto st = open_store(o, q);
+  if (!st) {
+    std::cerr << "tamas voicemails: " << st.message() << "\n";
+    return 2;
+  }
+  auto rows = (*st)->voicemails(q);
+  if (!rows) {
+    std::cerr << "tamas voicemails: " << rows.message() << "\n";
+    return 1;
+  }
+  if (o.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const store::VoicemailRecord& v : *rows) {
+      out.push_back({{"id", v.id},
+                     {"interaction_id", v.interaction_id},
+                     {"tenant", v.tenant},
+                     {"caller", v.caller},
+                     {"called", v.called},
+                     {"at", store::format_time(v.at)},
+                     {"duration_seconds", to_seconds(v.duration)},
+                     {"path", v.path}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  for (const store::VoicemailRecord& v : *rows) {
+    std::cout << fmt::format("{:<24} {:<8} {:<14} {:<8} {:>6.1f}s {}\n", store::format_time(v.at),
+                             v.tenant, v.caller, v.called, to_seconds(v.duration), v.path);
+  }
+  return 0;
+}
+
+void add_record_options(CLI::App& cmd, RecordOptions& o) {
+  add_server_options(cmd, o.server, /*for_serving=*/false);
+  cmd.add_option("--since", o.since, "Only records from this UTC time on (ISO 8601)");
+  cmd.add_option("--tenant", o.tenant, "Only this tenant's records");
+  cmd.add_flag("--json", o.json, "Print a JSON array");
+}
+
+}  // namespace
+
+void register_records(CLI::App& app, int& exit_code) {
+  auto inter = std::make_shared<RecordOptions>();
+  CLI::App* i = app.add_subcommand("interactions", "List the stored interaction records");
+  add_record_options(*i, *inter);
+  i->callback([inter, &exit_code] { exit_code = run_interactions(*inter); });
+
+  auto vm = std::make_shared<RecordOptions>();
+  CLI::App* v = app.add_subcommand("voicemails", "List the stored voicemails");
+  add_record_options(*v, *vm);
+  v->callback([vm, &exit_code] { exit_code = run_voicemails(*vm); });
+}
+
+}  // namespace tamas::app

@@ -1,0 +1,77 @@
+// `tamas serve`: the live server, with signals for drain (SIGTERM, SIGINT) and reload (SIGHUP).
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "app/commands.h"
+#include "app/server_options.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "server/server.h"
+
+namespace tamas::app {
+namespace {
+
+int run_serve(const ServerOptions& opt) {
+  log::configure(opt.log_format == "json" ? log::Format::kJson : log::Format::kText,
+                 log::Level::kInfo);
+  // Signals are taken synchronously by this thread: block them before any thread starts so
+  // every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto cfg = load_server_config(opt, /*synthesize=*/true);
+  if (!cfg) {
+    std::cerr << "tamas serve: " << cfg.message() << "\n";
+    return 2;
+  }
+  auto server = server::Server::start(std::make_shared<const config::ServerConfig>(std::move(*cfg)));
+  if (!server) {
+    std::cerr << "tamas serve: " << server.message() << "\n";
+    return 1;
+  }
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      log::info("reloading the configuration", {{"file", opt.config}});
+      auto next = load_server_config(opt, /*synthesize=*/true);
+      if (!next) {
+        log::error("reload refused; the running configuration is kept", {{"why", next.message()}});
+        continue;
+      }
+      Status s = (*server)->reload(std::make_shared<const config::ServerConfig>(std::move(*next)));
+      if (!s.is_ok()) log::error("reload refused", {{"why", s.message()}});
+      continue;
+    }
+    log::info("draining: no new calls; waiting for calls in progress",
+              {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+               {"limit", format_duration(opt.drain_timeout)}});
+    (*server)->drain(opt.drain_timeout);
+    server->reset();
+    log::info("stopped");
+    return 0;
+  }
+}
+
+}  // namespace
+
+void register_serve(CLI::App& app, int& exit_code) {
+  auto opt = std::make_shared<ServerOptions>();
+  CLI::App* serve = app.add_subcommand("serve", "Run the contact center: SIP, media, flows, records");
+  add_server_options(*serve, *opt, /*for_serving=*/true);
+  serve->callback([opt, &exit_code] {
+    if (Status s = finish_server_options(*opt); !s) {
+      std::cerr << "tamas serve: " << s.message() << "\n";
+      exit_code = 2;
+      return;
+    }
+    exit_code = run_serve(*opt);
+  });
+}
+
+}  // namespace tamas::app

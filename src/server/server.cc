@@ -1,0 +1,801 @@
+// The live server: see server.h. This file is the wiring between the SIP stack, the media engine,
+// the flow interpreter, the prompt synthesizer and the store.
+//
+// Thread rules:
+//  - core thread (run()): owns calls_, legs_, flows_, config_; executes flow commands.
+//  - SIP thread, media workers, media writer: call the Listener methods below, which only post().
+//  - resolver thread: turns prompts that need synthesis into audio, then posts PlayReady.
+//  - the thread calling reload()/drain(): loads audio, then posts and waits.
+#include "server/server.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+
+#include "common/log.h"
+#include "config/config.h"
+#include "core/flow/flow.h"
+#include "media/engine.h"
+#include "prompts/numbers.h"
+#include "prompts/synth.h"
+#include "sip/sip.h"
+#include "store/store.h"
+
+namespace tamas::server {
+namespace {
+
+using namespace std::chrono_literals;
+using core::CallId;
+
+TimePoint wall_now() {
+  return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+}
+
+// Decoded prompts by file path, shared by every call and thread. Audio is immutable.
+class AudioCache {
+ public:
+  std::shared_ptr<const media::Audio> find(const std::string& path) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = audio_.find(path);
+    return it == audio_.end() ? nullptr : it->second;
+  }
+  Result<std::shared_ptr<const media::Audio>> load(const std::string& path) {
+    if (auto a = find(path)) return a;
+    auto a = media::Audio::load(path);
+    if (!a) return a.status();
+    std::lock_guard<std::mutex> lock(mu_);
+    audio_.emplace(path, *a);
+    return *a;
+  }
+  // Loads every prompt file of a configuration. Fails on the first that does not decode.
+  Status preload(const config::ServerConfig& cfg) {
+    for (const config::TenantConfig& t : cfg.tenants) {
+      for (const auto& [id, entry] : t.prompts) {
+        std::vector<const config::PromptSource*> sources;
+        for (const auto& [lang, src] : entry.by_language) sources.push_back(&src);
+        if (entry.any) sources.push_back(&*entry.any);
+        for (const config::PromptSource* src : sources) {
+          if (src->file.empty()) continue;
+          auto a = load(src->file);
+          if (!a) {
+            return Status::error("tenant '" + t.id + "', prompt '" + id + "': " + a.message());
+          }
+        }
+      }
+    }
+    return Status::ok();
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const media::Audio>> audio_;
+};
+
+media::RemoteMedia to_remote(const sip::SdpAudio& sdp) {
+  media::RemoteMedia r;
+  r.address = sdp.address;
+  r.port = sdp.port;
+  for (const sip::SdpFormat& f : sdp.formats) {
+    r.formats.push_back({f.payload_type, f.encoding, f.clock_rate});
+  }
+  switch (sdp.mode) {
+    case sip::Mode::kSendOnly: r.direction = media::Direction::kSendOnly; break;
+    case sip::Mode::kRecvOnly: r.direction = media::Direction::kRecvOnly; break;
+    case sip::Mode::kInactive: r.direction = media::Direction::kInactive; break;
+    case sip::Mode::kSendRecv: r.direction = media::Direction::kSendRecv; break;
+  }
+  return r;
+}
+
+sip::Mode to_mode(media::Direction d) {
+  switch (d) {
+    case media::Direction::kSendOnly: return sip::Mode::kSendOnly;
+    case media::Direction::kRecvOnly: return sip::Mode::kRecvOnly;
+    case media::Direction::kInactive: return sip::Mode::kInactive;
+    case media::Direction::kSendRecv: break;
+  }
+  return sip::Mode::kSendRecv;
+}
+
+std::pair<int, const char*> sip_status(core::HangupCause c) {
+  switch (c) {
+    case core::HangupCause::kBusy: return {486, "Busy Here"};
+    case core::HangupCause::kRejected: return {603, "Decline"};
+    case core::HangupCause::kUnavailable: return {503, "Service Unavailable"};
+    case core::HangupCause::kError: return {500, "Server Internal Error"};
+    case core::HangupCause::kNormal: break;
+  }
+  return {480, "Temporarily Unavailable"};
+}
+
+// ---- events posted to the core thread ----
+
+struct SipIncoming {
+  sip::IncomingCall call;
+};
+struct SipEnded {
+  sip::LegId leg;
+  sip::EndReason reason;
+};
+struct SipDigit {
+  sip::LegId leg;
+  char digit;
+};
+struct MediaDigit {
+  media::SessionId session;
+  char digit;
+};
+struct MediaPlayDone {
+  media::SessionId session;
+  uint64_t play_id;
+};
+struct MediaRecordDone {
+  media::SessionId session;
+  std::string path;
+  Duration length;
+  std::string error;
+};
+struct MediaTimeout {
+  media::SessionId session;
+};
+struct PlayReady {
+  CallId call;
+  uint64_t play_id;
+  std::vector<std::shared_ptr<const media::Audio>> items;
+  std::string error;
+};
+struct Reload {
+  std::shared_ptr<const config::ServerConfig> config;
+};
+struct Drain {};
+struct HangupAll {};
+struct Stop {};
+
+using CoreEvent = std::variant<SipIncoming, SipEnded, SipDigit, MediaDigit, MediaPlayDone,
+                               MediaRecordDone, MediaTimeout, PlayReady, Reload, Drain, HangupAll,
+                               Stop>;
+
+struct Call {
+  CallId id;
+  sip::LegId leg = 0;
+  std::shared_ptr<const config::ServerConfig> config;  // keeps `tenant` alive across reloads
+  const config::TenantConfig* tenant = nullptr;
+  std::string caller, called, flow;
+  TimePoint started;
+  std::optional<TimePoint> answered_at;
+  media::LocalMedia local;
+  media::Negotiated agreed;
+  bool leg_up = true;       // the SIP leg has not ended
+  bool sdp_sent = false;    // 183 or 200 carried our SDP
+  bool answered = false;    // 200 sent
+  bool ended_by_caller = false;
+  uint64_t current_play = 0;
+  std::string recording;
+};
+
+constexpr uint64_t kBeepPlayId = 0;  // flow play ids start at 1
+
+class ServerImpl final : public Server, public sip::Listener, public media::Listener {
+ public:
+  explicit ServerImpl(std::shared_ptr<const config::ServerConfig> config)
+      : config_(std::move(config)) {
+    std::random_device rd;
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%08x", rd());
+    node_ = buf;
+  }
+
+  ~ServerImpl() override {
+    post(Stop{});
+    if (core_.joinable()) core_.join();
+    {
+      std::lock_guard<std::mutex> lock(resolve_mu_);
+      resolve_stop_ = true;
+    }
+    resolve_cv_.notify_all();
+    if (resolver_.joinable()) resolver_.join();
+    stack_.reset();  // joins the SIP thread; its last events land in a queue nobody reads
+    media_.reset();
+    if (store_) (void)store_->flush();
+  }
+
+  Status start() {
+    const config::ServerConfig& cfg = *config_;
+    std::error_code ec;
+    std::filesystem::create_directories(cfg.data_dir, ec);
+    if (ec) return Status::error(cfg.data_dir + ": cannot create the data folder: " + ec.message());
+    auto store = store::open_sqlite(cfg.data_dir + "/tamas.db");
+    if (!store) return store.status();
+    store_ = std::move(*store);
+    auto synth = prompts::Synthesizer::create(cfg.data_dir + "/prompts");
+    if (!synth) return synth.status();
+    synth_ = std::move(*synth);
+    if (Status s = audio_.preload(cfg); !s) return s;
+
+    advertised_ = cfg.sip.address == "0.0.0.0" || cfg.sip.address == "::" ? "127.0.0.1"
+                                                                           : cfg.sip.address;
+    if (advertised_ != cfg.sip.address) {
+      log::warn("SIP listens on every address; SDP offers 127.0.0.1 for media",
+                {{"listen", cfg.sip.address}});
+    }
+    media::EngineConfig mc;
+    mc.bind_address = advertised_;
+    mc.port_min = cfg.rtp.port_min;
+    mc.port_max = cfg.rtp.port_max;
+    auto media = media::MediaEngine::start(mc, this);
+    if (!media) return media.status();
+    media_ = std::move(*media);
+
+    sip::StackConfig sc;
+    sc.address = cfg.sip.address;
+    sc.port = cfg.sip.port;
+    auto stack = sip::Stack::start(sc, this);
+    if (!stack) return stack.status();
+    stack_ = std::move(*stack);
+
+    core_ = std::thread([this] { run(); });
+    resolver_ = std::thread([this] { resolve_loop(); });
+    log::info("serving", {{"sip", cfg.sip.address + ":" + std::to_string(cfg.sip.port)},
+                          {"rtp", std::to_string(cfg.rtp.port_min) + "-" +
+                                      std::to_string(cfg.rtp.port_max)},
+                          {"data_dir", cfg.data_dir},
+                          {"tenants", std::to_string(cfg.tenants.size())}});
+    return Status::ok();
+  }
+
+  // ---- Server ----
+
+  Status reload(std::shared_ptr<const config::ServerConfig> config) override {
+    const config::ServerConfig& now = *current_config();
+    if (config->sip.address != now.sip.address || config->sip.port != now.sip.port ||
+        config->rtp.port_min != now.rtp.port_min || config->rtp.port_max != now.rtp.port_max ||
+        config->data_dir != now.data_dir) {
+      return Status::error(config->source +
+                           ": sip, rtp and data_dir cannot change while running; restart tamas "
+                           "to apply them (the running configuration is kept)");
+    }
+    if (Status s = audio_.preload(*config); !s) {
+      return Status::error(config->source + ": " + s.message() +
+                           " (the running configuration is kept)");
+    }
+    post(Reload{std::move(config)});
+    return Status::ok();
+  }
+
+  void drain(Duration limit) override {
+    post(Drain{});
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!idle_cv_.wait_for(lock, limit, [&] { return active_.load() == 0; })) {
+      lock.unlock();
+      log::warn("drain: time is up; hanging up the calls left",
+                {{"calls", std::to_string(active_.load())}});
+      post(HangupAll{});
+      lock.lock();
+      idle_cv_.wait_for(lock, 10s, [&] { return active_.load() == 0; });
+    }
+  }
+
+  ServerStats stats() const override {
+    ServerStats s;
+    s.calls = calls_started_.load();
+    s.active = active_.load();
+    s.rejected = rejected_.load();
+    return s;
+  }
+
+  // ---- sip::Listener (SIP thread) ----
+
+  void on_incoming_call(const sip::IncomingCall& call) override { post(SipIncoming{call}); }
+  void on_call_ended(sip::LegId leg, sip::EndReason reason) override {
+    post(SipEnded{leg, reason});
+  }
+  void on_info_digit(sip::LegId leg, char digit) override { post(SipDigit{leg, digit}); }
+
+  // ---- media::Listener (media threads) ----
+
+  void on_dtmf(media::SessionId s, char digit, media::DtmfSource) override {
+    post(MediaDigit{s, digit});
+  }
+  void on_play_done(media::SessionId s, uint64_t play_id, bool) override {
+    post(MediaPlayDone{s, play_id});
+  }
+  void on_record_done(media::SessionId s, uint64_t, const std::string& path,
+                      Duration length) override {
+    post(MediaRecordDone{s, path, length, ""});
+  }
+  void on_record_failed(media::SessionId s, uint64_t, const std::string& path,
+                        const std::string& message) override {
+    post(MediaRecordDone{s, path, Duration(0), message});
+  }
+  void on_media_timeout(media::SessionId s) override { post(MediaTimeout{s}); }
+
+ private:
+  void post(CoreEvent e) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(e));
+    }
+    cv_.notify_one();
+  }
+
+  std::shared_ptr<const config::ServerConfig> current_config() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return config_;
+  }
+
+  // ---- the core thread ----
+
+  void run() {
+    bool stopping = false;
+    while (!(stopping && calls_.empty())) {
+      std::deque<CoreEvent> batch;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        auto ready = [&] { return !queue_.empty(); };
+        if (auto deadline = flows_.next_deadline()) {
+          cv_.wait_until(lock, std::chrono::system_clock::time_point(*deadline), ready);
+        } else if (stopping) {
+          cv_.wait_for(lock, 100ms, ready);
+        } else {
+          cv_.wait(lock, ready);
+        }
+        batch.swap(queue_);
+      }
+      for (CoreEvent& e : batch) {
+        if (std::holds_alternative<Stop>(e)) {
+          stopping = true;
+          draining_ = true;
+          hangup_all();
+          continue;
+        }
+        std::visit([&](auto& ev) { on(ev); }, e);
+      }
+      core::FlowCommandSink out;
+      flows_.advance(wall_now(), out);
+      execute(out);
+      if (stopping) hangup_all();  // calls that arrived while stopping
+    }
+  }
+
+  void on(Stop&) {}
+
+  void on(SipIncoming& ev) {
+    const sip::IncomingCall& in = ev.call;
+    auto reject = [&](int status, const char* phrase, const std::string& why) {
+      rejected_++;
+      log::info("call refused", {{"status", std::to_string(status)},
+                                 {"from", in.from_user},
+                                 {"to", in.to_user},
+                                 {"source", in.source_ip},
+                                 {"why", why}});
+      stack_->reject(in.leg, status, phrase);
+    };
+    if (draining_) return reject(503, "Service Unavailable", "draining");
+    std::shared_ptr<const config::ServerConfig> cfg = config_;
+    auto route = cfg->route(in.to_user);
+    if (!route) {
+      const bool known_source = std::any_of(
+          cfg->tenants.begin(), cfg->tenants.end(),
+          [&](const config::TenantConfig& t) { return t.trunk_for_source(in.source_ip); });
+      if (!known_source) return reject(403, "Forbidden", "not a trunk");
+      return reject(404, "Not Found", "no such number");
+    }
+    if (route->tenant->trunk_for_source(in.source_ip) == nullptr) {
+      return reject(403, "Forbidden", "not a trunk of tenant " + route->tenant->id);
+    }
+    if (!in.sdp) return reject(488, "Not Acceptable Here", "no SDP offer (delayed offer)");
+    auto sdp = sip::parse_sdp(*in.sdp);
+    if (!sdp) return reject(400, "Bad SDP", sdp.message());
+    media::RemoteMedia remote = to_remote(*sdp);
+    auto agreed = media::negotiate(remote);
+    if (!agreed) return reject(488, "Not Acceptable Here", agreed.message());
+
+    const CallId id{next_call_++};
+    auto local = media_->open(id.value);
+    if (!local) return reject(503, "Service Unavailable", local.message());
+    media_->set_remote(id.value, remote, *agreed);
+
+    Call call;
+    call.id = id;
+    call.leg = in.leg;
+    call.config = cfg;
+    call.tenant = route->tenant;
+    call.caller = in.from_user;
+    call.called = in.to_user;
+    call.flow = route->number->flow;
+    call.started = wall_now();
+    call.local = *local;
+    call.agreed = *agreed;
+    legs_[in.leg] = id;
+    calls_.emplace(id, std::move(call));
+    calls_started_++;
+    active_++;
+
+    core::CallInfo info;
+    info.tenant = route->tenant->id;
+    info.from = in.from_user;
+    info.to = in.to_user;
+    info.language = route->number->language;
+    core::FlowCommandSink out;
+    Status s = flows_.start(id, route->tenant->flows, route->number->flow, info, wall_now(), out);
+    log::info("call", {{"call", std::to_string(id.value)},
+                       {"tenant", route->tenant->id},
+                       {"from", in.from_user},
+                       {"to", in.to_user},
+                       {"flow", route->number->flow},
+                       {"codec", agreed->encoding}});
+    if (!s.is_ok()) {
+      log::error("flow did not start", {{"call", std::to_string(id.value)}, {"why", s.message()}});
+      stack_->reject(in.leg, 500, "Server Internal Error");
+      end_call(id);
+      return;
+    }
+    execute(out);
+  }
+
+  void on(SipEnded& ev) {
+    auto it = legs_.find(ev.leg);
+    if (it == legs_.end()) return;
+    const CallId id = it->second;
+    legs_.erase(it);
+    Call* c = find(id);
+    if (c == nullptr) return;
+    c->leg_up = false;
+    if (ev.reason != sip::EndReason::kLocal) {
+      c->ended_by_caller = ev.reason != sip::EndReason::kFailure;
+      flow_event(id, core::CallerHungUp{});
+    }
+  }
+
+  void on(SipDigit& ev) {
+    auto it = legs_.find(ev.leg);
+    if (it != legs_.end()) flow_event(it->second, core::DigitReceived{ev.digit});
+  }
+  void on(MediaDigit& ev) { flow_event(CallId{ev.session}, core::DigitReceived{ev.digit}); }
+  void on(MediaPlayDone& ev) {
+    if (ev.play_id == kBeepPlayId) return;
+    flow_event(CallId{ev.session}, core::PlayDone{ev.play_id});
+  }
+  void on(MediaRecordDone& ev) {
+    if (!ev.error.empty()) {
+      log::error("recording failed", {{"call", std::to_string(ev.session)}, {"why", ev.error}});
+    }
+    flow_event(CallId{ev.session}, core::RecordDone{ev.error.empty() ? ev.path : "", ev.length});
+  }
+  void on(MediaTimeout& ev) {
+    Call* c = find(CallId{ev.session});
+    if (c == nullptr) return;
+    log::warn("no media from the caller; hanging up", {{"call", std::to_string(ev.session)}});
+    if (c->leg_up) stack_->hangup(c->leg);
+    flow_event(c->id, core::CallerHungUp{});
+  }
+  void on(PlayReady& ev) {
+    Call* c = find(ev.call);
+    if (c == nullptr || c->current_play != ev.play_id) return;  // hung up, or a newer play
+    if (!ev.error.empty()) {
+      log::error("prompt unavailable", {{"call", std::to_string(ev.call.value)}, {"why", ev.error}});
+    }
+    media_->play(ev.call.value, ev.play_id, std::move(ev.items));
+  }
+  void on(Reload& ev) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      config_ = ev.config;
+    }
+    log::info("configuration reloaded", {{"source", ev.config->source}});
+  }
+  void on(Drain&) {
+    draining_ = true;
+    log::info("draining", {{"calls", std::to_string(calls_.size())}});
+    notify_if_idle();
+  }
+  void on(HangupAll&) { hangup_all(); }
+
+  void hangup_all() {
+    std::vector<CallId> ids;
+    for (auto& [id, c] : calls_) ids.push_back(id);
+    for (CallId id : ids) {
+      Call* c = find(id);
+      if (c == nullptr) continue;
+      if (c->leg_up) {
+        stack_->hangup(c->leg);
+        c->leg_up = false;
+      }
+      flow_event(id, core::CallerHungUp{});
+      if (find(id) != nullptr) end_call(id);  // a flow that did not finish
+    }
+  }
+
+  void flow_event(CallId id, const core::FlowEvent& e) {
+    core::FlowCommandSink out;
+    flows_.handle(id, e, wall_now(), out);
+    execute(out);
+  }
+
+  Call* find(CallId id) {
+    auto it = calls_.find(id);
+    return it == calls_.end() ? nullptr : &it->second;
+  }
+
+  // ---- flow commands ----
+
+  void execute(core::FlowCommandSink& out) {
+    for (core::FlowCommand& cmd : out) std::visit([&](auto& c) { run(c); }, cmd);
+  }
+
+  std::string answer_sdp(const Call& c) {
+    sip::SdpAnswer a;
+    a.address = c.local.address;
+    a.port = c.local.port;
+    a.payload_type = c.agreed.payload_type;
+    a.encoding = c.agreed.encoding;
+    a.telephone_event = c.agreed.telephone_event;
+    a.mode = to_mode(c.agreed.direction);
+    a.session_id = c.id.value;
+    a.version = 1;
+    return sip::build_sdp(a);
+  }
+
+  void run(core::Answer& a) {
+    Call* c = find(a.call);
+    if (c == nullptr || !c->leg_up || c->answered) return;
+    if (a.early) {
+      if (!c->sdp_sent) stack_->progress(c->leg, answer_sdp(*c));
+    } else {
+      stack_->answer(c->leg, answer_sdp(*c));
+      c->answered = true;
+      c->answered_at = wall_now();
+    }
+    c->sdp_sent = true;
+  }
+
+  void run(core::Play& p) {
+    Call* c = find(p.call);
+    if (c == nullptr) return;
+    c->current_play = p.play_id;
+    std::vector<std::shared_ptr<const media::Audio>> items;
+    bool all_ready = true;
+    for (const core::Prompt& pr : p.prompts) {
+      if (pr.kind != core::PromptSpec::Kind::kId) {
+        all_ready = false;
+        break;
+      }
+      const config::PromptSource* src = c->tenant->prompt(pr.id, pr.language);
+      auto audio = src && !src->file.empty() ? audio_.find(src->file) : nullptr;
+      if (!audio) {
+        all_ready = false;
+        break;
+      }
+      items.push_back(std::move(audio));
+    }
+    if (all_ready) {
+      media_->play(p.call.value, p.play_id, std::move(items));
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(resolve_mu_);
+      resolve_queue_.push_back({p.call, p.play_id, p.prompts, c->config, c->tenant});
+    }
+    resolve_cv_.notify_one();
+  }
+
+  void run(core::StopPlay& s) {
+    Call* c = find(s.call);
+    if (c == nullptr) return;
+    media_->stop_play(s.call.value);
+    // The media engine reports the stop (on_play_done), which the flow engine expects.
+  }
+
+  void run(core::Record& r) {
+    Call* c = find(r.call);
+    if (c == nullptr) return;
+    const std::string dir = c->config->data_dir + "/voicemail/" + c->tenant->id;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    c->recording = dir + "/" + node_ + "-" + std::to_string(c->id.value) + ".wav";
+    if (r.beep) media_->play(r.call.value, kBeepPlayId, {media::Audio::beep()});
+    media_->record(r.call.value, r.call.value, c->recording, media::RecordMode::kMono, r.max);
+  }
+
+  void run(core::Transfer& t) {
+    // Outbound legs (B2BUA) come with the queues-to-agents work; until then a transfer to an
+    // external destination is refused and the flow takes its on_failure branch.
+    log::warn("transfer to an external destination is not available yet",
+              {{"call", std::to_string(t.call.value)}, {"target", t.target}});
+    core::FlowCommandSink out;
+    flows_.handle(t.call, core::TransferResult{false, "external transfers are not available yet"},
+                  wall_now(), out);
+    execute(out);
+  }
+
+  void run(core::EnterQueue& q) {
+    core::FlowCommandSink out;
+    flows_.handle(q.call, core::QueueExited{"", "no routing yet"}, wall_now(), out);
+    execute(out);
+  }
+
+  void run(core::Hangup& h) {
+    Call* c = find(h.call);
+    if (c == nullptr || !c->leg_up) return;
+    if (c->answered) {
+      stack_->hangup(c->leg);
+    } else {
+      auto [status, phrase] = sip_status(h.cause);
+      stack_->reject(c->leg, status, phrase);
+    }
+    c->leg_up = false;
+  }
+
+  void run(core::Finished& f) {
+    Call* c = find(f.call);
+    if (c == nullptr) return;
+    store::InteractionRecord r;
+    r.id = node_ + "-" + std::to_string(c->id.value);
+    r.tenant = c->tenant->id;
+    r.caller = c->caller;
+    r.called = c->called;
+    r.started_at = c->started;
+    r.answered_at = c->answered_at;
+    r.ended_at = wall_now();
+    r.flow = f.flow;
+    r.ivr_path = f.path;
+    r.result = std::string(core::to_string(f.result));
+    r.ended_by = c->ended_by_caller ? "caller" : "system";
+    r.queue = f.queue;
+    r.agent = f.agent;
+    r.reason = f.reason;
+    r.variables = f.variables;
+    if (f.voicemail) {
+      r.recording = f.voicemail->path;
+      store::VoicemailRecord v;
+      v.id = r.id;
+      v.interaction_id = r.id;
+      v.tenant = r.tenant;
+      v.caller = f.voicemail->caller;
+      v.called = f.voicemail->called;
+      v.at = f.voicemail->at;
+      v.duration = f.voicemail->duration;
+      v.path = f.voicemail->path;
+      store_->save_voicemail(std::move(v));
+    }
+    log::info("call ended", {{"call", std::to_string(c->id.value)},
+                             {"result", r.result},
+                             {"path", r.ivr_path},
+                             {"ended_by", r.ended_by}});
+    store_->save_interaction(std::move(r));
+    if (c->leg_up) {
+      stack_->hangup(c->leg);
+      c->leg_up = false;
+    }
+    end_call(f.call);
+  }
+
+  void end_call(CallId id) {
+    Call* c = find(id);
+    if (c == nullptr) return;
+    media_->close(id.value);
+    if (c->leg_up) legs_.erase(c->leg);  // ended legs were erased when they ended
+    calls_.erase(id);
+    active_--;
+    notify_if_idle();
+  }
+
+  void notify_if_idle() {
+    if (active_.load() == 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      idle_cv_.notify_all();
+    }
+  }
+
+  // ---- the resolver thread: prompts that need synthesis ----
+
+  struct ResolveJob {
+    CallId call;
+    uint64_t play_id;
+    std::vector<core::Prompt> prompts;
+    std::shared_ptr<const config::ServerConfig> config;
+    const config::TenantConfig* tenant;
+  };
+
+  void resolve_loop() {
+    for (;;) {
+      ResolveJob job;
+      {
+        std::unique_lock<std::mutex> lock(resolve_mu_);
+        resolve_cv_.wait(lock, [&] { return resolve_stop_ || !resolve_queue_.empty(); });
+        if (resolve_stop_) return;
+        job = std::move(resolve_queue_.front());
+        resolve_queue_.pop_front();
+      }
+      PlayReady ready{job.call, job.play_id, {}, ""};
+      for (const core::Prompt& p : job.prompts) {
+        auto audio = resolve(p, *job.tenant);
+        if (!audio) {
+          ready.error = audio.message();
+          continue;  // say what can be said
+        }
+        ready.items.push_back(*audio);
+      }
+      post(std::move(ready));
+    }
+  }
+
+  Result<std::shared_ptr<const media::Audio>> resolve(const core::Prompt& p,
+                                                      const config::TenantConfig& tenant) {
+    std::string text;
+    switch (p.kind) {
+      case core::PromptSpec::Kind::kId: {
+        const config::PromptSource* src = tenant.prompt(p.id, p.language);
+        if (src == nullptr) return Status::error("no prompt '" + p.id + "'");
+        if (!src->file.empty()) return audio_.load(src->file);
+        text = src->text;
+        break;
+      }
+      case core::PromptSpec::Kind::kText: text = p.text; break;
+      case core::PromptSpec::Kind::kNumber:
+        text = prompts::number_words(p.number, p.language);
+        break;
+      case core::PromptSpec::Kind::kDuration:
+        text = prompts::duration_phrase(std::chrono::seconds(p.number), p.language);
+        break;
+      case core::PromptSpec::Kind::kDigits:
+        for (char ch : p.text) {
+          if (!text.empty()) text += ' ';
+          text += ch;
+        }
+        break;
+    }
+    auto file = synth_->synthesize(text, p.language);
+    if (!file) return file.status();
+    return audio_.load(*file);
+  }
+
+  // Shared between threads:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::condition_variable idle_cv_;
+  std::deque<CoreEvent> queue_;                          // guarded by mu_
+  std::shared_ptr<const config::ServerConfig> config_;  // guarded by mu_ (written by core)
+  std::atomic<uint64_t> calls_started_{0}, active_{0}, rejected_{0};
+  AudioCache audio_;
+  std::string node_;
+  std::string advertised_;
+
+  std::mutex resolve_mu_;
+  std::condition_variable resolve_cv_;
+  std::deque<ResolveJob> resolve_queue_;  // guarded by resolve_mu_
+  bool resolve_stop_ = false;             // guarded by resolve_mu_
+
+  // Owned; their threads call back into this object, so they are stopped first (destructor).
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<prompts::Synthesizer> synth_;
+  std::unique_ptr<media::MediaEngine> media_;
+  std::unique_ptr<sip::Stack> stack_;
+  std::thread core_;
+  std::thread resolver_;
+
+  // Core thread only:
+  core::FlowEngine flows_;
+  std::unordered_map<CallId, Call> calls_;
+  std::unordered_map<sip::LegId, CallId> legs_;
+  uint64_t next_call_ = 1;
+  bool draining_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::start(std::shared_ptr<const config::ServerConfig> config) {
+  auto server = std::make_unique<ServerImpl>(std::move(config));
+  if (Status s = server->start(); !s.is_ok()) return s;
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace tamas::server

@@ -1,0 +1,382 @@
+// `tamas serve` as a black box: the real binary, driven by SIPp and by a raw SIP/RTP client on
+// 127.0.0.1, configured by tests/data/serve/acme.yaml. Every server started here is stopped here.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "media/engine.h"
+#include "media/g711.h"
+#include "media/rtp.h"
+#include "sip/sip.h"
+#include "support/sip_peer.h"
+
+namespace tamas {
+namespace {
+
+using namespace std::chrono_literals;
+using test::UdpPeer;
+
+const std::string kConfig = std::string(TAMAS_SOURCE_DIR) + "/tests/data/serve/acme.yaml";
+
+// Runs a command and returns its exit status and standard output.
+std::pair<int, std::string> run(const std::vector<std::string>& args) {
+  std::string cmd;
+  for (const auto& a : args) cmd += "'" + a + "' ";
+  FILE* p = popen((cmd + "2>/dev/null").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+// A running `tamas serve` on a free SIP port and its own RTP range and data folder.
+class ServeProcess {
+ public:
+  explicit ServeProcess(const std::string& config = kConfig) {
+    data_dir_ = std::filesystem::temp_directory_path() /
+                ("tamas-serve-" + std::to_string(::getpid()) + "-" + std::to_string(++counter_));
+    std::filesystem::remove_all(data_dir_);
+    std::filesystem::create_directories(data_dir_);
+    log_ = data_dir_ / "serve.log";
+    port_ = test::free_port();
+    const int rtp = 21000 + static_cast<int>((::getpid() * 7 + counter_ * 500) % 20000) / 2 * 2;
+    std::vector<std::string> args = {TAMAS_BINARY,
+                                     "serve",
+                                     "--config",
+                                     config,
+                                     "--data-dir",
+                                     data_dir_.string(),
+                                     "--sip-listen",
+                                     "127.0.0.1:" + std::to_string(port_),
+                                     "--rtp-ports",
+                                     std::to_string(rtp) + "-" + std::to_string(rtp + 400),
+                                     "--drain-timeout",
+                                     "5s"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn(&pid_, TAMAS_BINARY, &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  ~ServeProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    std::filesystem::remove_all(data_dir_);
+  }
+
+  // Waits until the server answers OPTIONS (prompts are synthesized before it listens).
+  bool ready(std::chrono::seconds limit = 60s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    int i = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (exited()) return false;
+      UdpPeer peer;
+      const std::string id = "ready-" + std::to_string(++i);
+      peer.send_to(port_, test::request("OPTIONS", "100", peer.port(), id, 1, "", "", ""));
+      if (peer.any_status(300ms) == 200) return true;
+    }
+    return false;
+  }
+  bool exited() {
+    if (pid_ <= 0) return true;
+    int st = 0;
+    if (waitpid(pid_, &st, WNOHANG) == pid_) {
+      exit_status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+      pid_ = -1;
+      return true;
+    }
+    return false;
+  }
+  // Sends a signal and waits (up to `limit`) for the exit status.
+  int stop(int sig = SIGTERM, std::chrono::seconds limit = 20s) {
+    kill(pid_, sig);
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (exited()) return exit_status_;
+      std::this_thread::sleep_for(20ms);  // polling a child's exit: there is no event to await
+    }
+    return -2;
+  }
+  void signal(int sig) { kill(pid_, sig); }
+  uint16_t port() const { return port_; }
+  std::string log() const {
+    std::ifstream in(log_);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  nlohmann::json records(const std::string& what = "interactions") const {
+    auto [rc, out] = run({TAMAS_BINARY, what, "--config", kConfig, "--data-dir", data_dir_.string(),
+                          "--json"});
+    if (rc != 0) return nlohmann::json();
+    return nlohmann::json::parse(out, nullptr, false);
+  }
+  // Waits until `n` interaction records are stored.
+  nlohmann::json wait_records(size_t n, std::chrono::seconds limit = 15s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    nlohmann::json r;
+    while (std::chrono::steady_clock::now() < deadline) {
+      r = records();
+      if (r.is_array() && r.size() >= n) return r;
+      std::this_thread::sleep_for(100ms);  // the store commits asynchronously; poll the file
+    }
+    return r;
+  }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path data_dir_, log_;
+  uint16_t port_ = 0;
+  pid_t pid_ = -1;
+  int exit_status_ = -1;
+};
+
+// A caller's media: an RTP socket that records what it receives and sends DTMF and tones.
+class RtpPeer {
+ public:
+  RtpPeer() : sock_() {}
+  uint16_t port() const { return sock_.port(); }
+
+  void set_remote(const std::string& sdp) {
+    auto a = sip::parse_sdp(sdp);
+    ASSERT_TRUE(a.is_ok()) << a.message();
+    remote_port_ = a->port;
+    for (const auto& f : a->formats) {
+      if (f.encoding == "telephone-event") te_pt_ = f.payload_type;
+    }
+  }
+
+  // Receives RTP for `d` and returns the RMS of the decoded audio (PCMU), and the packet count.
+  std::pair<double, int> listen(Duration d) {
+    double sum = 0;
+    long samples = 0;
+    int packets = 0;
+    const auto deadline = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      auto pkt = sock_.receive(left);
+      if (!pkt) break;
+      std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(pkt->data()), pkt->size());
+      auto rtp = media::parse_rtp(bytes);
+      if (!rtp || rtp->header.payload_type != 0) continue;
+      packets++;
+      std::vector<int16_t> pcm(rtp->payload.size());
+      media::decode(media::Codec::kPcmu, rtp->payload, pcm.data());
+      for (int16_t s : pcm) sum += static_cast<double>(s) * s;
+      samples += static_cast<long>(pcm.size());
+    }
+    return {samples ? std::sqrt(sum / static_cast<double>(samples)) : 0.0, packets};
+  }
+
+  // An RFC 4733 event: start, two updates, three end packets, 20 ms apart (the media clock).
+  void send_digit(char digit) {
+    const auto ev = media::digit_to_event(digit);
+    ASSERT_TRUE(ev.has_value());
+    ts_ += 160 * 10;
+    for (int i = 0; i < 6; ++i) {
+      media::TelephoneEvent te;
+      te.event = *ev;
+      te.volume = 10;
+      te.end = i >= 3;
+      te.duration = static_cast<uint16_t>(160 * std::min(i + 1, 4));
+      uint8_t payload[media::kTelephoneEventSize];
+      media::build_telephone_event(te, payload);
+      send(te_pt_, std::span<const uint8_t>(payload, sizeof payload), i == 0);
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+
+  // A 440 Hz tone in PCMU, paced at 20 ms a packet, for `d`.
+  void send_tone(Duration d, double amplitude = 8000) {
+    const int frames = static_cast<int>(d.count() / 20);
+    for (int f = 0; f < frames; ++f) {
+      int16_t pcm[160];
+      for (int i = 0; i < 160; ++i) {
+        pcm[i] = static_cast<int16_t>(amplitude * std::sin(2 * M_PI * 440 * (phase_++) / 8000.0));
+      }
+      uint8_t payload[160];
+      media::encode(media::Codec::kPcmu, std::span<const int16_t>(pcm, 160), payload);
+      ts_ += 160;
+      send(0, std::span<const uint8_t>(payload, 160), false);
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+
+ private:
+  void send(uint8_t pt, std::span<const uint8_t> payload, bool marker) {
+    media::RtpHeader h;
+    h.payload_type = pt;
+    h.marker = marker;
+    h.seq = seq_++;
+    h.timestamp = ts_;
+    h.ssrc = 0x1234abcd;
+    uint8_t out[1500];
+    const size_t n = media::build_rtp(h, payload, std::span<uint8_t>(out, sizeof out));
+    sock_.send_to(remote_port_, std::string(reinterpret_cast<char*>(out), n));
+  }
+
+  UdpPeer sock_;
+  uint16_t remote_port_ = 0;
+  uint8_t te_pt_ = 101;
+  uint16_t seq_ = 1;
+  uint32_t ts_ = 0;
+  long phase_ = 0;
+};
+
+// A SIP caller using UdpPeer for signalling and RtpPeer for media.
+struct Caller {
+  UdpPeer sip;
+  RtpPeer rtp;
+  std::string call_id;
+  std::string to_tag;
+  int cseq = 1;
+
+  int call(uint16_t server, const std::string& number, const std::string& id,
+           const std::string& body = "") {
+    call_id = id;
+    sip.send_to(server, test::invite(number, sip.port(), id,
+                                     body.empty() ? test::sdp_body(rtp.port()) : body));
+    const int st = sip.final_status(id);
+    to_tag = sip.last_to_tag();
+    if (st == 200) {
+      const std::string& resp = sip.last_response();
+      rtp.set_remote(resp.substr(resp.find("\r\n\r\n") + 4));
+      sip.send_to(server, test::ack(number, sip.port(), id, to_tag));
+    } else if (st >= 300) {
+      sip.send_to(server, test::ack(number, sip.port(), id, to_tag));
+    }
+    return st;
+  }
+  int hang_up(uint16_t server, const std::string& number) {
+    sip.send_to(server, test::bye(number, sip.port(), call_id, to_tag, ++cseq));
+    return sip.final_status(call_id, "BYE");
+  }
+};
+
+class ServeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists("/usr/bin/espeak-ng")) GTEST_SKIP() << "espeak-ng is missing";
+    ASSERT_TRUE(server_.ready()) << server_.log();
+  }
+  ServeProcess server_;
+};
+
+TEST_F(ServeTest, MenuPromptIsHeardAndDigitTwoReachesSupport) {
+  Caller c;
+  ASSERT_EQ(c.call(server_.port(), "100", "menu-2"), 200);
+  auto [rms, packets] = c.rtp.listen(1500ms);
+  EXPECT_GT(packets, 50) << "RTP every 20 ms";
+  EXPECT_GT(rms, 300.0) << "the welcome prompt, not silence";
+  c.rtp.send_digit('2');
+  // The flow plays "Support." and hangs up: the server sends BYE.
+  auto bye = c.sip.receive(10s);
+  while (bye && UdpPeer::status_of(*bye) > 0) bye = c.sip.receive(10s);  // skip retransmissions
+  ASSERT_TRUE(bye.has_value()) << server_.log();
+  EXPECT_EQ(bye->rfind("BYE ", 0), 0u) << *bye;
+  auto records = server_.wait_records(1);
+  ASSERT_EQ(records.size(), 1u) << records.dump();
+  const auto& r = records[0];
+  EXPECT_EQ(r["tenant"], "acme");
+  EXPECT_EQ(r["called"], "100");
+  EXPECT_EQ(r["caller"], "5551234");
+  EXPECT_EQ(r["ivr_path"], "2");
+  EXPECT_EQ(r["result"], "completed");
+  EXPECT_EQ(r["ended_by"], "system");
+  EXPECT_EQ(r["variables"]["department"], "support");
+  EXPECT_FALSE(r["answered_at"].is_null());
+}
+
+TEST_F(ServeTest, SippCallerPressesTwoWithRfc2833) {
+  if (!test::have_sipp()) GTEST_SKIP() << "sipp is missing";
+  const std::string scenario = std::string(TAMAS_SOURCE_DIR) + "/tests/data/serve/sipp_dtmf.xml";
+  const int rc = test::run_sipp({"-sf", scenario, "-s", "100", "-m", "1",
+                                 "127.0.0.1:" + std::to_string(server_.port())});
+  EXPECT_EQ(rc, 0) << server_.log();
+  auto records = server_.wait_records(1);
+  ASSERT_EQ(records.size(), 1u) << records.dump();
+  EXPECT_EQ(records[0]["ivr_path"], "2");
+  EXPECT_EQ(records[0]["result"], "completed");
+}
+
+TEST_F(ServeTest, VoicemailKeepsTheCallersAudio) {
+  Caller c;
+  ASSERT_EQ(c.call(server_.port(), "100", "vm-1"), 200);
+  c.rtp.listen(500ms);
+  c.rtp.send_digit('9');
+  c.rtp.listen(3500ms);  // "Leave a message after the tone." and the beep
+  c.rtp.send_tone(2000ms);
+  EXPECT_EQ(c.hang_up(server_.port(), "100"), 200);
+  auto records = server_.wait_records(1);
+  ASSERT_EQ(records.size(), 1u) << server_.log();
+  EXPECT_EQ(records[0]["result"], "voicemail");
+  EXPECT_EQ(records[0]["ivr_path"], "9");
+  EXPECT_EQ(records[0]["ended_by"], "caller");
+  auto vms = server_.records("voicemails");
+  ASSERT_EQ(vms.size(), 1u) << vms.dump();
+  const std::string path = vms[0]["path"];
+  EXPECT_GT(vms[0]["duration_seconds"].get<double>(), 1.0);
+  auto audio = media::Audio::load(path);
+  ASSERT_TRUE(audio.is_ok()) << audio.message();
+  double sum = 0;
+  for (int16_t s : (*audio)->samples()) sum += static_cast<double>(s) * s;
+  const double rms = std::sqrt(sum / static_cast<double>((*audio)->samples().size()));
+  EXPECT_GT(rms, 1000.0) << "the caller's tone is in " << path;
+}
+
+TEST_F(ServeTest, RefusalsHaveTheRightStatus) {
+  Caller unknown;
+  EXPECT_EQ(unknown.call(server_.port(), "777", "unknown-number"), 404);
+  Caller bad_sdp;
+  EXPECT_EQ(bad_sdp.call(server_.port(), "100", "bad-sdp", "this is not SDP\r\n"), 400);
+  Caller no_codec;
+  const std::string g729 =
+      "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+      "m=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n";
+  EXPECT_EQ(no_codec.call(server_.port(), "100", "no-codec", g729), 488);
+  // acme's number from another tenant's trunk address, and a number from nowhere.
+  Caller wrong_trunk;
+  EXPECT_EQ(wrong_trunk.call(server_.port(), "500", "other-tenant"), 403)
+      << "500 belongs to 'other', which takes calls only from 127.0.0.2";
+  // Malformed request: a 400, and the server keeps serving.
+  UdpPeer raw;
+  raw.send_to(server_.port(),
+              "INVITE sip:100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:" +
+                  std::to_string(raw.port()) +
+                  ";rport;branch=z9hG4bK-bad\r\nCSeq: not-a-number INVITE\r\nCall-ID: bad\r\n"
+                  "Content-Length: 0\r\n\r\n");
+  EXPECT_EQ(raw.any_status(2s), 400);
+  Caller after;
+  EXPECT_EQ(after.call(server_.port(), "100", "after-bad"), 200);
+  EXPECT_EQ(after.hang_up(server_.port(), "100"), 200);
+}
+
+TEST_F(ServeTest, SigtermDrainsAndExitsZero) {
+  Caller c;
+  ASSERT_EQ(c.call(server_.port(), "100", "drain-1"), 200);
+  server_.signal(SIGTERM);
+  // New calls are refused while the call in progress goes on.
+  Caller late;
+  int st = -1;
+  for (int i = 0; i < 20 && st != 503; ++i) st = late.call(server_.port(), "100", "late-" + std::to_string(i));
+  EXPECT_EQ(st, 503);
+  EXPECT_EQ(c.hang_up(server_.port(), "100"), 200);
+  EXPECT_EQ(server_.stop(SIGTERM), 0) << server_.log();
+}
+
+}  // namespace
+}  // namespace tamas
