@@ -1,0 +1,1246 @@
+// Reads the server configuration from YAML (format: docs/configuration.md).
+//
+// yaml-cpp reports problems by throwing, and so, to keep the many small checks readable, do the
+// checks here (ParseError). Both are caught in exactly one place, load_config_string(), and turned
+// into a Status. Every check knows the node it looks at, so every message carries the line
+// (yaml-cpp's 0-based Mark, shown 1-based) and the field path. The line of every field path is
+// also remembered, so problems found later on the finished data (FlowSet::check, synthesis) point
+// at the right line too. No shared state: any thread may load.
+#include "config/config.h"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include "prompts/synth.h"
+
+namespace tamas::config {
+namespace fs = std::filesystem;
+using core::PromptSpec;
+
+// ---- Small public helpers -----------------------------------------------------------------------
+
+std::string_view to_string(LogFormat f) { return f == LogFormat::kJson ? "json" : "text"; }
+
+std::string_view to_string(LogLevel l) {
+  switch (l) {
+    case LogLevel::kTrace:
+      return "trace";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+  }
+  return "?";
+}
+
+namespace {
+
+bool parse_ip(std::string_view text, bool* v6, std::array<uint8_t, 16>* bytes) {
+  const std::string s(text);
+  bytes->fill(0);
+  if (inet_pton(AF_INET, s.c_str(), bytes->data()) == 1) {
+    *v6 = false;
+    return true;
+  }
+  if (inet_pton(AF_INET6, s.c_str(), bytes->data()) == 1) {
+    // IPv4-mapped (::ffff:a.b.c.d) is the IPv4 address.
+    static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::equal(kMapped, kMapped + 12, bytes->begin())) {
+      std::copy(bytes->begin() + 12, bytes->end(), bytes->begin());
+      std::fill(bytes->begin() + 4, bytes->end(), 0);
+      *v6 = false;
+    } else {
+      *v6 = true;
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<Cidr> Cidr::parse(std::string_view text) {
+  Cidr c;
+  c.text = std::string(text);
+  const size_t slash = text.find('/');
+  if (!parse_ip(text.substr(0, slash), &c.v6, &c.bytes)) {
+    return Status::error("invalid CIDR '" + c.text + "' (expected an address such as 10.0.0.0/8)");
+  }
+  const unsigned max = c.v6 ? 128 : 32;
+  unsigned prefix = max;
+  if (slash != std::string_view::npos) {
+    const std::string_view p = text.substr(slash + 1);
+    auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
+    if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || prefix > max) {
+      return Status::error("invalid CIDR '" + c.text + "': the prefix length must be 0.." +
+                           std::to_string(max));
+    }
+  }
+  c.prefix = static_cast<uint8_t>(prefix);
+  // Keep only the network part.
+  for (unsigned bit = prefix; bit < max; ++bit) {
+    c.bytes[bit / 8] = static_cast<uint8_t>(c.bytes[bit / 8] & ~(0x80u >> (bit % 8)));
+  }
+  return c;
+}
+
+bool Cidr::contains(std::string_view address) const {
+  bool addr_v6 = false;
+  std::array<uint8_t, 16> a{};
+  if (!parse_ip(address, &addr_v6, &a) || addr_v6 != v6) return false;
+  for (unsigned bit = 0; bit < prefix; ++bit) {
+    const uint8_t mask = static_cast<uint8_t>(0x80u >> (bit % 8));
+    if ((a[bit / 8] & mask) != (bytes[bit / 8] & mask)) return false;
+  }
+  return true;
+}
+
+const PromptSource* TenantConfig::prompt(std::string_view prompt_id, Language lang) const {
+  auto it = prompts.find(std::string(prompt_id));
+  if (it == prompts.end()) return nullptr;
+  const PromptEntry& e = it->second;
+  if (auto l = e.by_language.find(lang); l != e.by_language.end()) return &l->second;
+  if (e.any) return &*e.any;
+  if (auto l = e.by_language.find(language); l != e.by_language.end()) return &l->second;
+  return e.by_language.empty() ? nullptr : &e.by_language.begin()->second;
+}
+
+const Trunk* TenantConfig::find_trunk(std::string_view name) const {
+  for (const Trunk& t : trunks) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+const Trunk* TenantConfig::trunk_for_source(std::string_view address) const {
+  for (const Trunk& t : trunks) {
+    for (const Cidr& c : t.from) {
+      if (c.contains(address)) return &t;
+    }
+  }
+  return nullptr;
+}
+
+std::optional<ServerConfig::Route> ServerConfig::route(std::string_view number) const {
+  for (const TenantConfig& t : tenants) {
+    for (const NumberRoute& n : t.numbers) {
+      if (n.number == number) return Route{&t, &n};
+    }
+  }
+  return std::nullopt;
+}
+
+// ---- The parser ---------------------------------------------------------------------------------
+
+namespace {
+
+struct ParseError {
+  int line = 0;  // 1-based; 0 when unknown
+  std::string path;
+  std::string message;
+};
+
+int line_of(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  return mark.is_null() ? 0 : mark.line + 1;
+}
+
+[[noreturn]] void fail(const YAML::Node& node, std::string path, std::string message) {
+  throw ParseError{line_of(node), std::move(path), std::move(message)};
+}
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "'" + node.Scalar() + "'";
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+std::string join(std::initializer_list<std::string_view> names) {
+  std::string out;
+  for (std::string_view n : names) {
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+std::string child_path(const std::string& parent, std::string_view key) {
+  return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+}
+
+std::string index_path(const std::string& parent, size_t i) {
+  return parent + "[" + std::to_string(i) + "]";
+}
+
+// The line of every field path seen, for problems found after parsing.
+using Lines = std::map<std::string, int, std::less<>>;
+
+// The entries of a mapping, checked against the keys it may have: an unknown key (a typo) and a
+// key given twice are errors, not silently ignored.
+class Fields {
+ public:
+  Fields(const YAML::Node& map, std::string path, std::initializer_list<std::string_view> allowed,
+         Lines& lines)
+      : map_(map), path_(std::move(path)) {
+    if (!map.IsMap()) {
+      fail(map, path_.empty() ? "(top level)" : path_,
+           "expected a mapping with " + join(allowed) + ", got " + describe(map));
+    }
+    for (const auto& entry : map) {
+      const YAML::Node key = entry.first;
+      if (!key.IsScalar()) fail(key, path_, "a key must be a name, got " + describe(key));
+      const std::string& name = key.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+        fail(key, child_path(path_, name), "unknown field (expected one of " + join(allowed) + ")");
+      }
+      if (entries_.count(name) != 0) {
+        fail(key, child_path(path_, name), "given twice");
+      }
+      entries_.emplace(name, std::make_pair(key, YAML::Node(entry.second)));
+      lines.emplace(child_path(path_, name), line_of(key));
+    }
+  }
+
+  std::string path(std::string_view key) const { return child_path(path_, key); }
+  bool has(std::string_view key) const { return entries_.count(std::string(key)) != 0; }
+  std::optional<YAML::Node> get(std::string_view key) const {
+    auto it = entries_.find(std::string(key));
+    if (it == entries_.end()) return std::nullopt;
+    return it->second.second;
+  }
+  YAML::Node require(std::string_view key) const {
+    auto value = get(key);
+    if (!value) fail(map_, path(key), "required field is missing");
+    return *value;
+  }
+  int key_line(std::string_view key) const {
+    auto it = entries_.find(std::string(key));
+    return it == entries_.end() ? line_of(map_) : line_of(it->second.first);
+  }
+
+ private:
+  YAML::Node map_;
+  std::string path_;
+  std::map<std::string, std::pair<YAML::Node, YAML::Node>, std::less<>> entries_;
+};
+
+// Mapping entries in file order, keys checked to be scalars; lines recorded.
+template <typename Fn>
+void for_each_entry(const YAML::Node& node, const std::string& path, std::string_view what,
+                    Lines& lines, Fn&& fn) {
+  if (node.IsNull()) return;  // `prompts:` with nothing under it
+  if (!node.IsMap())
+    fail(node, path, "expected a mapping of " + std::string(what) + ", got " + describe(node));
+  std::set<std::string> seen;
+  for (const auto& entry : node) {
+    const YAML::Node key = entry.first;
+    const YAML::Node value = entry.second;
+    if (!key.IsScalar() || key.Scalar().empty()) {
+      fail(key, path, "a key must be a name, got " + describe(key));
+    }
+    const std::string p = child_path(path, key.Scalar());
+    if (!seen.insert(key.Scalar()).second) fail(key, p, "given twice");
+    lines.emplace(p, line_of(key));
+    fn(key, value, p);
+  }
+}
+
+template <typename Fn>
+void for_each_item(const YAML::Node& node, const std::string& path, std::string_view what,
+                   Fn&& fn) {
+  if (node.IsNull()) return;
+  if (!node.IsSequence()) {
+    fail(node, path, "expected a list of " + std::string(what) + ", got " + describe(node));
+  }
+  for (size_t i = 0; i < node.size(); ++i) fn(node[i], index_path(path, i));
+}
+
+const std::string& scalar(const YAML::Node& node, const std::string& path, std::string_view what) {
+  if (!node.IsScalar()) {
+    fail(node, path, "expected " + std::string(what) + ", got " + describe(node));
+  }
+  return node.Scalar();
+}
+
+std::string name(const YAML::Node& node, const std::string& path) {
+  const std::string& s = scalar(node, path, "a name");
+  if (s.empty()) fail(node, path, "expected a name, got an empty string");
+  return s;
+}
+
+int64_t integer(const YAML::Node& node, const std::string& path, int64_t min, int64_t max) {
+  const std::string expected =
+      "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  const std::string& s = scalar(node, path, expected);
+  int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || ptr != s.data() + s.size() || value < min || value > max) {
+    fail(node, path, "expected " + expected + ", got " + describe(node));
+  }
+  return value;
+}
+
+bool boolean(const YAML::Node& node, const std::string& path) {
+  const std::string& s = scalar(node, path, "true or false");
+  if (s == "true" || s == "yes") return true;
+  if (s == "false" || s == "no") return false;
+  fail(node, path, "expected true or false, got " + describe(node));
+}
+
+Duration duration(const YAML::Node& node, const std::string& path) {
+  const std::string& s = scalar(node, path, "a duration such as 5s, 2m or 1h30m");
+  Result<Duration> d = parse_duration(s);
+  if (!d) fail(node, path, d.message());
+  return *d;
+}
+
+Duration positive_duration(const YAML::Node& node, const std::string& path) {
+  Duration d = duration(node, path);
+  if (d <= Duration::zero()) fail(node, path, "must be longer than 0");
+  return d;
+}
+
+Language language(const YAML::Node& node, const std::string& path) {
+  const std::string& s = scalar(node, path, "a language (en, fa or ar)");
+  auto l = core::language_from_string(s);
+  if (!l) fail(node, path, "unknown language '" + s + "' (expected one of en, fa, ar)");
+  return *l;
+}
+
+core::Pattern pattern(const YAML::Node& node, const std::string& path) {
+  auto p = core::Pattern::compile(scalar(node, path, "a regular expression"));
+  if (!p) fail(node, path, p.message());
+  return std::move(p).value();
+}
+
+// "host:port" or "[v6]:port".
+std::pair<std::string, uint16_t> host_port(const YAML::Node& node, const std::string& path) {
+  const std::string& s = scalar(node, path, "an address:port such as 0.0.0.0:5060");
+  std::string host;
+  std::string port;
+  if (!s.empty() && s.front() == '[') {
+    const size_t close = s.find(']');
+    if (close != std::string::npos && close + 1 < s.size() && s[close + 1] == ':') {
+      host = s.substr(1, close - 1);
+      port = s.substr(close + 2);
+    }
+  } else if (const size_t colon = s.rfind(':'); colon != std::string::npos) {
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+  }
+  bool v6 = false;
+  std::array<uint8_t, 16> bytes{};
+  unsigned p = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (host.empty() || !parse_ip(host, &v6, &bytes) || port.empty() || ec != std::errc() ||
+      ptr != port.data() + port.size() || p == 0 || p > 65535) {
+    fail(node, path,
+         "expected an address:port such as 0.0.0.0:5060 or [::]:5060, got " + describe(node));
+  }
+  return {host, static_cast<uint16_t>(p)};
+}
+
+// "09:00" -> 9h; "24:00" allowed as an end.
+std::optional<Duration> clock_time(std::string_view s) {
+  if (s.size() != 5 || s[2] != ':') return std::nullopt;
+  unsigned h = 0;
+  unsigned m = 0;
+  auto r1 = std::from_chars(s.data(), s.data() + 2, h);
+  auto r2 = std::from_chars(s.data() + 3, s.data() + 5, m);
+  if (r1.ec != std::errc() || r1.ptr != s.data() + 2 || r2.ec != std::errc() ||
+      r2.ptr != s.data() + 5 || m > 59 || h > 24 || (h == 24 && m != 0)) {
+    return std::nullopt;
+  }
+  return std::chrono::hours(h) + std::chrono::minutes(m);
+}
+
+std::string trim(std::string_view s) {
+  const size_t a = s.find_first_not_of(" \t");
+  if (a == std::string_view::npos) return {};
+  const size_t b = s.find_last_not_of(" \t");
+  return std::string(s.substr(a, b - a + 1));
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    const size_t at = s.find(sep, start);
+    out.push_back(trim(s.substr(start, at - start)));
+    if (at == std::string_view::npos) break;
+    start = at + 1;
+  }
+  return out;
+}
+
+// "mon", "mon-fri", "sat-wed" (wraps), "mon,wed,fri", "daily" -> weekdays (0 = Sunday).
+std::optional<std::vector<unsigned>> weekdays(std::string_view spec) {
+  static constexpr std::string_view kDays[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+  auto day = [](std::string_view d) -> std::optional<unsigned> {
+    for (unsigned i = 0; i < 7; ++i) {
+      if (kDays[i] == d) return i;
+    }
+    return std::nullopt;
+  };
+  if (spec == "daily") return std::vector<unsigned>{0, 1, 2, 3, 4, 5, 6};
+  std::vector<unsigned> out;
+  for (const std::string& part : split(spec, ',')) {
+    const size_t dash = part.find('-');
+    if (dash == std::string::npos) {
+      auto d = day(part);
+      if (!d) return std::nullopt;
+      out.push_back(*d);
+    } else {
+      auto a = day(trim(std::string_view(part).substr(0, dash)));
+      auto b = day(trim(std::string_view(part).substr(dash + 1)));
+      if (!a || !b) return std::nullopt;
+      for (unsigned d = *a;; d = (d + 1) % 7) {
+        out.push_back(d);
+        if (d == *b) break;
+      }
+    }
+  }
+  return out;
+}
+
+const std::initializer_list<std::string_view> kNodeTypes = {
+    "play", "menu", "collect", "set", "branch", "voicemail", "transfer", "queue", "hangup"};
+
+// A literal prompt id used in a flow, checked once all prompts are known.
+struct PromptUse {
+  std::string id;
+  int line = 0;
+  std::string path;
+};
+
+class Parser {
+ public:
+  Parser(std::string display_name, std::string base_dir, const LoadOptions& options)
+      : display_(std::move(display_name)), base_dir_(std::move(base_dir)), options_(options) {}
+
+  ServerConfig parse(const YAML::Node& root) {
+    Fields f(root, "", {"sip", "rtp", "http", "data_dir", "log", "tenants"}, lines_);
+    ServerConfig cfg;
+    cfg.source = display_;
+    if (auto n = f.get("sip")) cfg.sip = sip(*n, f.path("sip"));
+    if (auto n = f.get("rtp")) cfg.rtp = rtp(*n, f.path("rtp"));
+    if (auto n = f.get("http")) {
+      Fields h(*n, f.path("http"), {"listen"}, lines_);
+      if (auto l = h.get("listen")) {
+        std::tie(cfg.http.address, cfg.http.port) = host_port(*l, h.path("listen"));
+      }
+    }
+    if (auto n = f.get("log")) cfg.log = log(*n, f.path("log"));
+    {
+      const YAML::Node d = f.require("data_dir");
+      const std::string& s = name(d, f.path("data_dir"));
+      cfg.data_dir = options_.data_dir ? *options_.data_dir : absolute(s);
+    }
+    const YAML::Node tenants = f.require("tenants");
+    if (!tenants.IsSequence() || tenants.size() == 0) {
+      fail(tenants, f.path("tenants"), "expected a list of tenants, got " + describe(tenants));
+    }
+    std::map<std::string, std::string> number_owner;  // number -> path of its first use
+    for (size_t i = 0; i < tenants.size(); ++i) {
+      const std::string p = index_path("tenants", i);
+      TenantConfig t = tenant(tenants[i], p);
+      for (const TenantConfig& other : cfg.tenants) {
+        if (other.id == t.id) fail(tenants[i], p + ".id", "tenant '" + t.id + "' given twice");
+      }
+      for (const NumberRoute& n : t.numbers) {
+        const std::string np = p + ".numbers." + n.number;
+        auto [it, fresh] = number_owner.emplace(n.number, np);
+        if (!fresh) {
+          throw ParseError{line(np), np,
+                           "number '" + n.number + "' is already used at " + it->second};
+        }
+      }
+      cfg.tenants.push_back(std::move(t));
+    }
+    if (options_.synthesize) synthesize(cfg);
+    return cfg;
+  }
+
+ private:
+  int line(const std::string& path) const {
+    // The field itself, or the nearest enclosing field whose line is known.
+    std::string p = path;
+    for (;;) {
+      if (auto it = lines_.find(p); it != lines_.end()) return it->second;
+      const size_t cut = p.find_last_of(".[");
+      if (cut == std::string::npos || cut == 0) return 0;
+      p.resize(cut);
+    }
+  }
+
+  std::string absolute(const std::string& p) const {
+    fs::path path(p);
+    if (path.is_relative()) path = fs::path(base_dir_) / path;
+    return path.lexically_normal().string();
+  }
+
+  SipConfig sip(const YAML::Node& node, const std::string& path) {
+    Fields f(node, path, {"listen", "transports"}, lines_);
+    SipConfig s;
+    if (auto l = f.get("listen")) std::tie(s.address, s.port) = host_port(*l, f.path("listen"));
+    if (auto t = f.get("transports")) {
+      s.udp = s.tcp = false;
+      if (!t->IsSequence() || t->size() == 0) {
+        fail(*t, f.path("transports"), "expected a list of udp, tcp, got " + describe(*t));
+      }
+      for_each_item(*t, f.path("transports"), "transports",
+                    [&](const YAML::Node& n, const std::string& p) {
+                      const std::string& v = scalar(n, p, "udp or tcp");
+                      if (v == "udp") {
+                        s.udp = true;
+                      } else if (v == "tcp") {
+                        s.tcp = true;
+                      } else {
+                        fail(n, p, "unknown transport '" + v + "' (expected one of udp, tcp)");
+                      }
+                    });
+    }
+    return s;
+  }
+
+  RtpConfig rtp(const YAML::Node& node, const std::string& path) {
+    Fields f(node, path, {"ports"}, lines_);
+    RtpConfig r;
+    if (auto n = f.get("ports")) {
+      const std::string& s = scalar(*n, f.path("ports"), "a port range such as 20000-30000");
+      const auto parts = split(s, '-');
+      unsigned a = 0;
+      unsigned b = 0;
+      bool ok = parts.size() == 2;
+      if (ok) {
+        auto r1 = std::from_chars(parts[0].data(), parts[0].data() + parts[0].size(), a);
+        auto r2 = std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), b);
+        ok = r1.ec == std::errc() && r2.ec == std::errc() &&
+             r1.ptr == parts[0].data() + parts[0].size() &&
+             r2.ptr == parts[1].data() + parts[1].size() && a >= 1024 && b <= 65535 && a + 1 < b;
+      }
+      if (!ok) {
+        fail(*n, f.path("ports"),
+             "expected a port range such as 20000-30000 (from 1024 to 65535, at least two "
+             "ports), got " +
+                 describe(*n));
+      }
+      r.port_min = static_cast<uint16_t>(a + (a % 2));  // RTP on even ports
+      r.port_max = static_cast<uint16_t>(b);
+    }
+    return r;
+  }
+
+  LogConfig log(const YAML::Node& node, const std::string& path) {
+    Fields f(node, path, {"format", "level"}, lines_);
+    LogConfig l;
+    if (auto n = f.get("format")) {
+      const std::string& s = scalar(*n, f.path("format"), "text or json");
+      if (s == "text") {
+        l.format = LogFormat::kText;
+      } else if (s == "json") {
+        l.format = LogFormat::kJson;
+      } else {
+        fail(*n, f.path("format"), "unknown log format '" + s + "' (expected one of text, json)");
+      }
+    }
+    if (auto n = f.get("level")) {
+      const std::string& s = scalar(*n, f.path("level"), "a log level");
+      bool found = false;
+      for (LogLevel v : {LogLevel::kTrace, LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn,
+                         LogLevel::kError}) {
+        if (to_string(v) == s) {
+          l.level = v;
+          found = true;
+        }
+      }
+      if (!found) {
+        fail(*n, f.path("level"),
+             "unknown log level '" + s + "' (expected one of trace, debug, info, warn, error)");
+      }
+    }
+    return l;
+  }
+
+  // ---- Tenants ----
+
+  TenantConfig tenant(const YAML::Node& node, const std::string& path) {
+    Fields f(node, path,
+             {"id", "language", "time_zone", "trunks", "numbers", "prompts", "calendars",
+              "transfer_allow", "flows"},
+             lines_);
+    TenantConfig t;
+    t.id = name(f.require("id"), f.path("id"));
+    if (auto n = f.get("language")) t.language = language(*n, f.path("language"));
+    if (auto n = f.get("time_zone")) {
+      t.time_zone = name(*n, f.path("time_zone"));
+      zone(*n, f.path("time_zone"), t.time_zone);  // checked now, even if no calendar uses it
+    }
+    auto set = std::make_shared<core::FlowSet>();
+    set->tenant = t.id;
+    set->default_language = t.language;
+    if (auto n = f.get("trunks")) {
+      for_each_item(*n, f.path("trunks"), "trunks",
+                    [&](const YAML::Node& item, const std::string& p) {
+                      Trunk tr = trunk(item, p);
+                      if (t.find_trunk(tr.name) != nullptr) {
+                        fail(item, p + ".name", "trunk '" + tr.name + "' given twice");
+                      }
+                      t.trunks.push_back(std::move(tr));
+                    });
+    }
+    if (auto n = f.get("prompts")) {
+      for_each_entry(*n, f.path("prompts"), "prompt ids to prompts", lines_,
+                     [&](const YAML::Node& key, const YAML::Node& value, const std::string& p) {
+                       t.prompts[key.Scalar()] = prompt_entry(key.Scalar(), value, p, t.language);
+                     });
+    }
+    if (auto n = f.get("calendars")) {
+      for_each_entry(*n, f.path("calendars"), "calendar names to calendars", lines_,
+                     [&](const YAML::Node& key, const YAML::Node& value, const std::string& p) {
+                       set->calendars[key.Scalar()] = calendar(key.Scalar(), value, p, t.time_zone);
+                     });
+    }
+    if (auto n = f.get("transfer_allow")) {
+      for_each_item(*n, f.path("transfer_allow"), "regular expressions",
+                    [&](const YAML::Node& item, const std::string& p) {
+                      set->transfer_allow.push_back(pattern(item, p));
+                    });
+    }
+    const YAML::Node flows = f.require("flows");
+    if (!flows.IsMap() || flows.size() == 0) {
+      fail(flows, f.path("flows"),
+           "expected a mapping of flow names to flows, got " + describe(flows));
+    }
+    prompt_uses_.clear();
+    trunk_uses_.clear();
+    for_each_entry(flows, f.path("flows"), "flow names to flows", lines_,
+                   [&](const YAML::Node& key, const YAML::Node& value, const std::string& p) {
+                     set->flows[key.Scalar()] = flow(key.Scalar(), value, p);
+                   });
+    if (auto n = f.get("numbers")) {
+      for_each_entry(*n, f.path("numbers"), "numbers to flows", lines_,
+                     [&](const YAML::Node& key, const YAML::Node& value, const std::string& p) {
+                       NumberRoute r = number(key, value, p);
+                       if (set->flows.count(r.flow) == 0) {
+                         fail(value, p, "no flow '" + r.flow + "' in tenant '" + t.id + "'");
+                       }
+                       set->numbers[r.number] = r.flow;
+                       t.numbers.push_back(std::move(r));
+                     });
+    }
+    for (const PromptUse& u : prompt_uses_) {
+      if (t.prompts.count(u.id) == 0) {
+        throw ParseError{u.line, u.path, "no prompt '" + u.id + "' in tenant '" + t.id + "'"};
+      }
+    }
+    for (const PromptUse& u : trunk_uses_) {
+      if (t.find_trunk(u.id) == nullptr) {
+        throw ParseError{u.line, u.path, "no trunk '" + u.id + "' in tenant '" + t.id + "'"};
+      }
+    }
+    // The graph as a whole: nodes, calendars, transfer targets.
+    for (const core::FlowProblem& problem : set->check()) {
+      const std::string p = path + "." + problem.path;
+      throw ParseError{line(p), p, problem.message};
+    }
+    t.flows = std::move(set);
+    return t;
+  }
+
+  core::UtcOffsetTable zone(const YAML::Node& node, const std::string& path,
+                            const std::string& zone_name) {
+    if (auto it = zones_.find(zone_name); it != zones_.end()) return it->second;
+    auto table = load_zone(zone_name);
+    if (!table) fail(node, path, table.message());
+    zones_.emplace(zone_name, *table);
+    return std::move(table).value();
+  }
+
+  Trunk trunk(const YAML::Node& node, const std::string& path) {
+    Fields f(node, path, {"name", "from", "username", "password", "uri"}, lines_);
+    Trunk t;
+    t.name = name(f.require("name"), f.path("name"));
+    if (auto n = f.get("from")) {
+      for_each_item(*n, f.path("from"), "CIDRs", [&](const YAML::Node& item, const std::string& p) {
+        auto c = Cidr::parse(scalar(item, p, "a CIDR such as 10.0.0.0/8"));
+        if (!c) fail(item, p, c.message());
+        t.from.push_back(std::move(c).value());
+      });
+    }
+    if (auto n = f.get("username")) t.username = name(*n, f.path("username"));
+    if (auto n = f.get("password")) t.password = name(*n, f.path("password"));
+    if (t.username.empty() != t.password.empty()) {
+      fail(node, f.path(t.username.empty() ? "username" : "password"),
+           "username and password go together (digest authentication)");
+    }
+    if (auto n = f.get("uri")) {
+      t.uri = name(*n, f.path("uri"));
+      if (t.uri.rfind("sip:", 0) != 0 && t.uri.rfind("sips:", 0) != 0) {
+        fail(*n, f.path("uri"),
+             "expected a SIP URI such as sip:carrier.example:5060, got " + describe(*n));
+      }
+    }
+    if (t.from.empty() && t.uri.empty()) {
+      fail(node, f.path("from"),
+           "a trunk needs `from` (addresses it calls us from) or `uri` (where we call it), or "
+           "both");
+    }
+    return t;
+  }
+
+  NumberRoute number(const YAML::Node& key, const YAML::Node& value, const std::string& path) {
+    NumberRoute r;
+    r.number = key.Scalar();
+    for (char ch : r.number) {
+      if (std::isalnum(static_cast<unsigned char>(ch)) == 0 &&
+          std::string_view("+*#._-").find(ch) == std::string_view::npos) {
+        fail(key, path, "a number may hold digits, letters and + * # . _ - only");
+      }
+    }
+    if (value.IsScalar()) {
+      r.flow = name(value, path);
+      return r;
+    }
+    Fields f(value, path, {"flow", "language"}, lines_);
+    r.flow = name(f.require("flow"), f.path("flow"));
+    if (auto n = f.get("language")) r.language = language(*n, f.path("language"));
+    return r;
+  }
+
+  // ---- Prompts ----
+
+  PromptSource source_file(const YAML::Node& node, const std::string& path) {
+    PromptSource s;
+    s.file = absolute(name(node, path));
+    std::error_code ec;
+    if (!fs::is_regular_file(s.file, ec)) {
+      fail(node, path, "prompt file " + s.file + " does not exist");
+    }
+    return s;
+  }
+
+  PromptEntry prompt_entry(const std::string& id, const YAML::Node& node, const std::string& path,
+                           Language fallback) {
+    PromptEntry e;
+    e.id = id;
+    if (node.IsScalar()) {  // a bare text in the tenant's language
+      PromptSource s;
+      s.language = fallback;
+      s.text = name(node, path);
+      e.by_language[fallback] = s;
+      return e;
+    }
+    Fields f(node, path, {"file", "text", "lang", "en", "fa", "ar"}, lines_);
+    if (auto n = f.get("file")) e.any = source_file(*n, f.path("file"));
+    if (auto n = f.get("text")) {
+      PromptSource s;
+      s.language = fallback;
+      if (auto l = f.get("lang")) s.language = language(*l, f.path("lang"));
+      s.text = name(*n, f.path("text"));
+      e.by_language[s.language] = s;
+    } else if (f.has("lang")) {
+      fail(*f.get("lang"), f.path("lang"), "`lang` goes with `text`");
+    }
+    for (Language l : core::kAllLanguages) {
+      const std::string key(core::to_string(l));
+      auto n = f.get(key);
+      if (!n) continue;
+      if (e.by_language.count(l) != 0) {
+        fail(*n, f.path(key), "the " + key + " text is already given by text/lang");
+      }
+      PromptSource s;
+      s.language = l;
+      if (n->IsScalar()) {
+        s.text = name(*n, f.path(key));
+      } else {
+        Fields v(*n, f.path(key), {"file", "text"}, lines_);
+        if (v.has("file") == v.has("text")) {
+          fail(*n, f.path(key), "expected either file or text");
+        }
+        if (auto file = v.get("file")) {
+          s = source_file(*file, v.path("file"));
+          s.language = l;
+        } else {
+          s.text = name(*v.get("text"), v.path("text"));
+        }
+      }
+      e.by_language[l] = s;
+    }
+    if (!e.any && e.by_language.empty()) {
+      fail(node, path, "a prompt needs a file, a text, or en/fa/ar variants");
+    }
+    return e;
+  }
+
+  // Text prompts become WAVs through espeak-ng, cached under data_dir/prompts.
+  void synthesize(ServerConfig& cfg) {
+    std::unique_ptr<prompts::Synthesizer> synth;
+    for (size_t i = 0; i < cfg.tenants.size(); ++i) {
+      for (auto& [id, entry] : cfg.tenants[i].prompts) {
+        for (auto& [lang, src] : entry.by_language) {
+          if (src.text.empty() || !src.file.empty()) continue;
+          const std::string p = index_path("tenants", i) + ".prompts." + id + "." +
+                                std::string(core::to_string(lang));
+          if (!synth) {
+            auto made = prompts::Synthesizer::create((fs::path(cfg.data_dir) / "prompts").string(),
+                                                     options_.espeak);
+            if (!made) throw ParseError{line(p), p, made.message()};
+            synth = std::move(made).value();
+          }
+          auto wav = synth->synthesize(src.text, lang);
+          if (!wav) throw ParseError{line(p), p, wav.message()};
+          src.file = *wav;
+          src.synthesized = true;
+        }
+      }
+    }
+  }
+
+  std::vector<PromptSpec> prompt_list(const YAML::Node& node, const std::string& path) {
+    std::vector<PromptSpec> out;
+    if (node.IsNull()) return out;
+    if (node.IsScalar() || node.IsMap()) {
+      out.push_back(prompt_item(node, path));
+      return out;
+    }
+    for_each_item(node, path, "prompts", [&](const YAML::Node& item, const std::string& p) {
+      out.push_back(prompt_item(item, p));
+    });
+    return out;
+  }
+
+  PromptSpec prompt_item(const YAML::Node& node, const std::string& path) {
+    PromptSpec s;
+    if (node.IsScalar()) {
+      s.kind = PromptSpec::Kind::kId;
+      s.value = name(node, path);
+    } else {
+      Fields f(node, path, {"prompt", "say", "number", "duration", "digits", "lang"}, lines_);
+      int kinds = 0;
+      for (auto [key, kind] :
+           {std::pair{"prompt", PromptSpec::Kind::kId}, std::pair{"say", PromptSpec::Kind::kText},
+            std::pair{"number", PromptSpec::Kind::kNumber},
+            std::pair{"duration", PromptSpec::Kind::kDuration},
+            std::pair{"digits", PromptSpec::Kind::kDigits}}) {
+        if (auto n = f.get(key)) {
+          ++kinds;
+          s.kind = kind;
+          s.value = name(*n, f.path(key));
+        }
+      }
+      if (kinds != 1) {
+        fail(node, path, "expected exactly one of prompt, say, number, duration, digits");
+      }
+      if (auto l = f.get("lang")) s.language = language(*l, f.path("lang"));
+    }
+    if (s.kind == PromptSpec::Kind::kId && s.value.find("${") == std::string::npos) {
+      prompt_uses_.push_back({s.value, line_of(node), path});
+    }
+    return s;
+  }
+
+  // ---- Calendars ----
+
+  core::Calendar calendar(const std::string& cal_name, const YAML::Node& node,
+                          const std::string& path, const std::string& tenant_zone) {
+    Fields f(node, path, {"zone", "hours", "holidays"}, lines_);
+    core::Calendar c;
+    c.name = cal_name;
+    c.zone = tenant_zone;
+    if (auto n = f.get("zone")) {
+      c.zone = name(*n, f.path("zone"));
+      c.offsets = zone(*n, f.path("zone"), c.zone);
+    } else {
+      c.offsets = zone(node, path, c.zone);
+    }
+    for_each_entry(f.require("hours"), f.path("hours"), "days to hours", lines_,
+                   [&](const YAML::Node& key, const YAML::Node& value, const std::string& p) {
+                     auto days = weekdays(key.Scalar());
+                     if (!days) {
+                       fail(key, p,
+                            "expected days such as mon, mon-fri, sat-wed, mon,wed or daily");
+                     }
+                     const std::string& spec = scalar(value, p, "hours such as 09:00-17:00");
+                     for (const std::string& range : split(spec, ',')) {
+                       const size_t dash = range.find('-');
+                       auto from = clock_time(trim(std::string_view(range).substr(0, dash)));
+                       auto to = dash == std::string::npos
+                                     ? std::nullopt
+                                     : clock_time(trim(std::string_view(range).substr(dash + 1)));
+                       if (!from || !to || *from == *to || *from == std::chrono::hours(24)) {
+                         fail(value, p,
+                              "expected hours such as 09:00-17:00 or 08:00-12:00, 13:00-17:00 "
+                              "(22:00-06:00 crosses midnight), got '" +
+                                  range + "'");
+                       }
+                       for (unsigned d : *days) {
+                         if (*from < *to) {
+                           c.weekly[d].push_back({*from, *to});
+                         } else {  // across midnight
+                           c.weekly[d].push_back({*from, std::chrono::hours(24)});
+                           if (*to > Duration::zero()) {
+                             c.weekly[(d + 1) % 7].push_back({Duration::zero(), *to});
+                           }
+                         }
+                       }
+                     }
+                   });
+    if (auto n = f.get("holidays")) {
+      for_each_item(
+          *n, f.path("holidays"), "holidays", [&](const YAML::Node& item, const std::string& p) {
+            core::Holiday h;
+            YAML::Node date = item;
+            std::string date_path = p;
+            if (item.IsMap()) {
+              Fields hf(item, p, {"date", "name"}, lines_);
+              date = hf.require("date");
+              date_path = hf.path("date");
+              if (auto nm = hf.get("name")) h.name = name(*nm, hf.path("name"));
+            }
+            const std::string& s = scalar(date, date_path, "a date such as 2025-03-21 or 12-25");
+            const auto parts = split(s, '-');
+            std::vector<unsigned> v;
+            bool ok = parts.size() == 2 || parts.size() == 3;
+            for (const std::string& part : parts) {
+              unsigned x = 0;
+              auto r = std::from_chars(part.data(), part.data() + part.size(), x);
+              ok = ok && !part.empty() && r.ec == std::errc() && r.ptr == part.data() + part.size();
+              v.push_back(x);
+            }
+            if (ok && v.size() == 3) {
+              h.year = static_cast<int>(v[0]);
+              h.month = v[1];
+              h.day = v[2];
+            } else if (ok) {
+              h.month = v[0];
+              h.day = v[1];
+            }
+            const std::chrono::year_month_day ymd{std::chrono::year(h.year == 0 ? 2024 : h.year),
+                                                  std::chrono::month(h.month),
+                                                  std::chrono::day(h.day)};
+            if (!ok || !ymd.ok() || (h.year != 0 && (h.year < 1970 || h.year > 9999))) {
+              fail(date, date_path,
+                   "expected a date such as 2025-03-21 (that day) or 12-25 (every year), got " +
+                       describe(date));
+            }
+            c.holidays.push_back(std::move(h));
+          });
+    }
+    return c;
+  }
+
+  // ---- Flows ----
+
+  core::Flow flow(const std::string& flow_name, const YAML::Node& node, const std::string& path) {
+    Fields f(node, path, {"language", "answer", "start", "nodes"}, lines_);
+    core::Flow fl;
+    fl.name = flow_name;
+    if (auto n = f.get("language")) fl.language = language(*n, f.path("language"));
+    if (auto n = f.get("answer")) {
+      const std::string& s = scalar(*n, f.path("answer"), "auto or early");
+      if (s == "early") {
+        fl.early_media = true;
+      } else if (s != "auto") {
+        fail(*n, f.path("answer"), "unknown answer mode '" + s + "' (expected one of auto, early)");
+      }
+    }
+    fl.start = name(f.require("start"), f.path("start"));
+    const YAML::Node nodes = f.require("nodes");
+    if (!nodes.IsMap() || nodes.size() == 0) {
+      fail(nodes, f.path("nodes"),
+           "expected a mapping of node names to nodes, got " + describe(nodes));
+    }
+    for_each_entry(nodes, f.path("nodes"), "node names to nodes", lines_,
+                   [&](const YAML::Node& key, const YAML::Node& value, const std::string& p) {
+                     fl.nodes[key.Scalar()] = core::Node{key.Scalar(), node_body(value, p)};
+                   });
+    return fl;
+  }
+
+  std::string optional_name(const Fields& f, std::string_view key) {
+    auto n = f.get(key);
+    if (!n || n->IsNull()) return {};
+    return name(*n, f.path(key));
+  }
+
+  core::NodeBody node_body(const YAML::Node& node, const std::string& path) {
+    if (!node.IsMap()) {
+      fail(node, path,
+           "expected a node (a mapping with one of " + join(kNodeTypes) + "), got " +
+               describe(node));
+    }
+    std::string type;
+    for (const auto& entry : node) {
+      const YAML::Node key = entry.first;
+      if (!key.IsScalar()) continue;
+      if (std::find(kNodeTypes.begin(), kNodeTypes.end(), key.Scalar()) != kNodeTypes.end()) {
+        if (!type.empty()) {
+          fail(key, path, "a node has one type; it has both " + type + " and " + key.Scalar());
+        }
+        type = key.Scalar();
+      }
+    }
+    if (type.empty()) fail(node, path, "a node needs one of " + join(kNodeTypes));
+
+    if (type == "play") {
+      Fields f(node, path, {"play", "interruptible", "next"}, lines_);
+      core::PlayNode n;
+      n.prompts = prompt_list(*f.get("play"), f.path("play"));
+      if (auto v = f.get("interruptible")) n.interruptible = boolean(*v, f.path("interruptible"));
+      n.next = name(f.require("next"), f.path("next"));
+      return n;
+    }
+    if (type == "menu") {
+      Fields f(node, path,
+               {"menu", "interruptible", "options", "timeout", "retries", "invalid", "no_input",
+                "on_failure"},
+               lines_);
+      core::MenuNode n;
+      n.prompts = prompt_list(*f.get("menu"), f.path("menu"));
+      if (auto v = f.get("interruptible")) n.interruptible = boolean(*v, f.path("interruptible"));
+      for_each_entry(f.require("options"), f.path("options"), "digits to nodes", lines_,
+                     [&](const YAML::Node& key, const YAML::Node& value, const std::string& p) {
+                       const std::string& d = key.Scalar();
+                       if (d.size() != 1 ||
+                           std::string_view("0123456789*#").find(d[0]) == std::string_view::npos) {
+                         fail(key, p, "a menu option is one key: 0-9, * or #");
+                       }
+                       n.options[d[0]] = name(value, p);
+                     });
+      if (n.options.empty()) fail(node, f.path("options"), "a menu needs at least one option");
+      if (auto v = f.get("timeout")) n.timeout = positive_duration(*v, f.path("timeout"));
+      if (auto v = f.get("retries")) {
+        n.retries = static_cast<uint32_t>(integer(*v, f.path("retries"), 0, 10));
+      }
+      if (auto v = f.get("invalid")) n.invalid_prompts = prompt_list(*v, f.path("invalid"));
+      if (auto v = f.get("no_input")) n.timeout_prompts = prompt_list(*v, f.path("no_input"));
+      n.on_failure = optional_name(f, "on_failure");
+      return n;
+    }
+    if (type == "collect") {
+      Fields f(node, path,
+               {"collect", "interruptible", "into", "max_digits", "min_digits", "timeout",
+                "inter_digit", "retries", "invalid", "no_input", "next", "on_failure"},
+               lines_);
+      core::CollectNode n;
+      n.prompts = prompt_list(*f.get("collect"), f.path("collect"));
+      if (auto v = f.get("interruptible")) n.interruptible = boolean(*v, f.path("interruptible"));
+      n.variable = name(f.require("into"), f.path("into"));
+      if (auto v = f.get("max_digits")) {
+        n.max_digits = static_cast<uint32_t>(integer(*v, f.path("max_digits"), 0, 64));
+      }
+      if (auto v = f.get("min_digits")) {
+        n.min_digits = static_cast<uint32_t>(integer(*v, f.path("min_digits"), 0, 64));
+      }
+      if (auto v = f.get("timeout")) n.timeout = positive_duration(*v, f.path("timeout"));
+      if (auto v = f.get("inter_digit")) {
+        n.inter_digit = positive_duration(*v, f.path("inter_digit"));
+      }
+      if (auto v = f.get("retries")) {
+        n.retries = static_cast<uint32_t>(integer(*v, f.path("retries"), 0, 10));
+      }
+      if (auto v = f.get("invalid")) n.invalid_prompts = prompt_list(*v, f.path("invalid"));
+      if (auto v = f.get("no_input")) n.timeout_prompts = prompt_list(*v, f.path("no_input"));
+      n.next = name(f.require("next"), f.path("next"));
+      n.on_failure = optional_name(f, "on_failure");
+      return n;
+    }
+    if (type == "set") {
+      Fields f(node, path, {"set", "next"}, lines_);
+      core::SetNode n;
+      for_each_entry(f.require("set"), f.path("set"), "variables to values", lines_,
+                     [&](const YAML::Node& key, const YAML::Node& value, const std::string& p) {
+                       const std::string v = value.IsNull() ? "" : scalar(value, p, "a value");
+                       if (key.Scalar() == "language" && v.find("${") == std::string::npos &&
+                           !core::language_from_string(v)) {
+                         fail(value, p,
+                              "unknown language '" + v + "' (expected one of en, fa, ar)");
+                       }
+                       n.assignments.emplace_back(key.Scalar(), v);
+                     });
+      n.next = name(f.require("next"), f.path("next"));
+      return n;
+    }
+    if (type == "branch") {
+      Fields f(node, path, {"branch", "otherwise"}, lines_);
+      core::BranchNode n;
+      for_each_item(f.require("branch"), f.path("branch"), "conditions",
+                    [&](const YAML::Node& item, const std::string& p) {
+                      n.conditions.push_back(condition(item, p));
+                    });
+      n.otherwise = name(f.require("otherwise"), f.path("otherwise"));
+      return n;
+    }
+    if (type == "voicemail") {
+      Fields f(node, path, {"voicemail", "beep", "max", "next"}, lines_);
+      core::VoicemailNode n;
+      n.prompts = prompt_list(*f.get("voicemail"), f.path("voicemail"));
+      if (auto v = f.get("beep")) n.beep = boolean(*v, f.path("beep"));
+      if (auto v = f.get("max")) n.max = positive_duration(*v, f.path("max"));
+      n.next = optional_name(f, "next");
+      return n;
+    }
+    if (type == "transfer") {
+      Fields f(node, path, {"transfer", "trunk", "on_failure"}, lines_);
+      core::TransferNode n;
+      n.target = name(f.require("transfer"), f.path("transfer"));
+      n.trunk = optional_name(f, "trunk");
+      if (!n.trunk.empty()) trunk_uses_.push_back({n.trunk, f.key_line("trunk"), f.path("trunk")});
+      n.on_failure = optional_name(f, "on_failure");
+      return n;
+    }
+    if (type == "queue") {
+      Fields f(node, path, {"queue", "priority", "on_exit", "branches"}, lines_);
+      core::QueueNode n;
+      n.queue = name(f.require("queue"), f.path("queue"));
+      if (auto v = f.get("priority")) {
+        n.priority = static_cast<int32_t>(integer(*v, f.path("priority"), -1000, 1000));
+      }
+      n.on_exit = optional_name(f, "on_exit");
+      if (auto v = f.get("branches")) {
+        for_each_entry(*v, f.path("branches"), "exit names to nodes", lines_,
+                       [&](const YAML::Node& key, const YAML::Node& value, const std::string& p) {
+                         n.branches[key.Scalar()] = name(value, p);
+                       });
+      }
+      return n;
+    }
+    // hangup
+    Fields f(node, path, {"hangup"}, lines_);
+    core::HangupNode n;
+    const YAML::Node cause = *f.get("hangup");
+    if (!cause.IsNull()) {
+      const std::string& s = scalar(cause, f.path("hangup"), "a hangup cause");
+      bool found = false;
+      for (auto c :
+           {core::HangupCause::kNormal, core::HangupCause::kBusy, core::HangupCause::kRejected,
+            core::HangupCause::kUnavailable, core::HangupCause::kError}) {
+        if (core::to_string(c) == s) {
+          n.cause = c;
+          found = true;
+        }
+      }
+      if (!found) {
+        fail(cause, f.path("hangup"),
+             "unknown hangup cause '" + s +
+                 "' (expected one of normal, busy, rejected, unavailable, error)");
+      }
+    }
+    return n;
+  }
+
+  core::Condition condition(const YAML::Node& node, const std::string& path) {
+    Fields f(node, path,
+             {"open", "closed", "holiday", "caller", "var", "equals", "matches", "goto"}, lines_);
+    core::Condition c;
+    c.next = name(f.require("goto"), f.path("goto"));
+    int kinds = 0;
+    for (auto [key, kind] : {std::pair{"open", core::Condition::Kind::kOpen},
+                             std::pair{"closed", core::Condition::Kind::kClosed},
+                             std::pair{"holiday", core::Condition::Kind::kHoliday}}) {
+      if (auto n = f.get(key)) {
+        ++kinds;
+        c.kind = kind;
+        c.calendar = name(*n, f.path(key));
+      }
+    }
+    if (auto n = f.get("caller")) {
+      ++kinds;
+      c.kind = core::Condition::Kind::kCallerMatches;
+      c.pattern = pattern(*n, f.path("caller"));
+    }
+    if (auto v = f.get("var")) {
+      ++kinds;
+      c.variable = name(*v, f.path("var"));
+      if (f.has("equals") == f.has("matches")) {
+        fail(node, path, "`var` needs exactly one of equals, matches");
+      }
+      if (auto n = f.get("equals")) {
+        c.kind = core::Condition::Kind::kEquals;
+        c.value = n->IsNull() ? "" : scalar(*n, f.path("equals"), "a value");
+      } else {
+        c.kind = core::Condition::Kind::kMatches;
+        c.pattern = pattern(*f.get("matches"), f.path("matches"));
+      }
+    } else if (f.has("equals") || f.has("matches")) {
+      const char* key = f.has("equals") ? "equals" : "matches";
+      fail(*f.get(key), f.path(key), "`" + std::string(key) + "` needs `var`");
+    }
+    if (kinds != 1) {
+      fail(node, path, "a condition needs exactly one of open, closed, holiday, caller, var");
+    }
+    return c;
+  }
+
+  std::string display_;
+  std::string base_dir_;
+  const LoadOptions& options_;
+  Lines lines_;
+  std::map<std::string, core::UtcOffsetTable> zones_;
+  std::vector<PromptUse> prompt_uses_;
+  std::vector<PromptUse> trunk_uses_;
+};
+
+std::string located(std::string_view file, int line, const std::string& message) {
+  std::string out(file);
+  if (line > 0) out += ":" + std::to_string(line);
+  return out + ": " + message;
+}
+
+}  // namespace
+
+Result<ServerConfig> load_config_string(std::string_view yaml, std::string_view display_name,
+                                        const std::string& base_dir, const LoadOptions& options) {
+  // The one place where yaml-cpp's exceptions and the parser's ParseError become a Status.
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml));
+    Parser parser{std::string(display_name), base_dir, options};
+    return parser.parse(root);
+  } catch (const ParseError& e) {
+    return Status::error(located(display_name, e.line, e.path + ": " + e.message));
+  } catch (const YAML::Exception& e) {
+    return Status::error(located(display_name, e.mark.is_null() ? 0 : e.mark.line + 1,
+                                 "YAML syntax error: " + e.msg));
+  } catch (const std::exception& e) {
+    return Status::error(located(display_name, 0, std::string("cannot load: ") + e.what()));
+  }
+}
+
+Result<ServerConfig> load_config(const std::string& path, const LoadOptions& options) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::error(path + ": cannot read the configuration: " + std::strerror(errno));
+  std::stringstream text;
+  text << in.rdbuf();
+  std::error_code ec;
+  const fs::path abs = fs::absolute(path, ec);
+  const std::string base = ec ? std::string(".") : abs.parent_path().string();
+  return load_config_string(text.str(), path, base, options);
+}
+
+}  // namespace tamas::config

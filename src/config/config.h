@@ -1,0 +1,160 @@
+// The server configuration: everything `tamas serve --config FILE` needs, read from YAML.
+//
+// The format is documented field by field in docs/configuration.md. Loading is strict: an unknown
+// key, a value of the wrong type, a missing field, a name that refers to nothing (a number to no
+// flow, a flow node to no node, a prompt to no prompt), a prompt file that does not exist, an
+// invalid regex, CIDR, time zone or language is an error naming file, line and field path:
+//   demo.yaml:42: tenants[0].flows.main.nodes.menu.options.1: no node 'sales2' in flow 'main'
+// Text prompts are synthesized with espeak-ng while loading (cached under data_dir/prompts), so a
+// loaded configuration has a WAV file for every prompt. Time zones are resolved from the system tz
+// database into offset tables (core/flow/calendar.h) while loading.
+//
+// The result is plain data; each tenant's flows are an immutable shared FlowSet that calls keep
+// across a reload. Loading does file and process IO (reads the file, stats prompt files, runs
+// espeak-ng): call it off the core thread. No shared state: any thread may load.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "common/time.h"
+#include "core/flow/flow.h"
+
+namespace tamas::config {
+
+using core::Language;
+
+struct SipConfig {
+  std::string address = "0.0.0.0";  // listen address (IPv4/IPv6 literal)
+  uint16_t port = 5060;
+  bool udp = true;
+  bool tcp = false;
+};
+
+struct RtpConfig {
+  uint16_t port_min = 20000;  // even
+  uint16_t port_max = 30000;  // inclusive; RTP uses even ports, RTCP the odd one above
+};
+
+struct HttpConfig {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8080;
+};
+
+enum class LogFormat : uint8_t { kText, kJson };
+enum class LogLevel : uint8_t { kTrace, kDebug, kInfo, kWarn, kError };
+
+struct LogConfig {
+  LogFormat format = LogFormat::kText;
+  LogLevel level = LogLevel::kInfo;
+};
+
+// An IPv4 or IPv6 network, e.g. 10.0.0.0/8 or 2001:db8::/32 (a bare address is /32 or /128).
+struct Cidr {
+  std::string text;
+  bool v6 = false;
+  std::array<uint8_t, 16> bytes{};  // network address; IPv4 uses the first 4
+  uint8_t prefix = 0;
+
+  // Fails with "invalid CIDR '...'" on anything else.
+  static Result<Cidr> parse(std::string_view text);
+  // True when `address` (a textual IPv4/IPv6 address; IPv4-mapped IPv6 counts as IPv4) is inside.
+  bool contains(std::string_view address) const;
+};
+
+// A SIP peer that sends calls to us (and, with `uri`, receives calls from us).
+struct Trunk {
+  std::string name;
+  std::vector<Cidr> from;  // source addresses calls are accepted from
+  std::string username;    // digest credentials the trunk must present; both empty = none
+  std::string password;
+  std::string uri;  // where outbound calls go ("sip:host[:port][;transport=tcp]"); empty = none
+};
+
+// A number (DID) of the tenant and the flow it starts.
+struct NumberRoute {
+  std::string number;
+  std::string flow;
+  std::optional<Language> language;  // the call's language; unset: the flow's, the tenant's
+};
+
+// One way to say a prompt: a WAV file, or a text synthesized in a language.
+struct PromptSource {
+  std::string file;  // absolute path; for text prompts the synthesized WAV (when synthesized)
+  std::string text;  // the text, for text prompts
+  Language language = Language::kEn;
+  bool synthesized = false;  // `file` was made from `text`
+};
+
+struct PromptEntry {
+  std::string id;
+  std::map<Language, PromptSource> by_language;
+  std::optional<PromptSource> any;  // `file:` without a language: used for every language
+};
+
+struct TenantConfig {
+  std::string id;
+  Language language = Language::kEn;
+  std::string time_zone = "UTC";
+  std::vector<Trunk> trunks;
+  std::vector<NumberRoute> numbers;
+  std::map<std::string, PromptEntry> prompts;
+  // Flows, calendars, numbers and transfer_allow, ready for core::FlowEngine::start.
+  std::shared_ptr<const core::FlowSet> flows;
+
+  // The source for prompt `id` in `language`: that language's, else the language-independent
+  // file, else the tenant's default language's, else any. Null when the id is unknown.
+  const PromptSource* prompt(std::string_view id, Language language) const;
+  const Trunk* find_trunk(std::string_view name) const;
+  // The trunk whose `from` contains `address`, if any (the first in file order).
+  const Trunk* trunk_for_source(std::string_view address) const;
+};
+
+struct ServerConfig {
+  std::string source;    // the file it was read from
+  std::string data_dir;  // absolute
+  SipConfig sip;
+  RtpConfig rtp;
+  HttpConfig http;
+  LogConfig log;
+  std::vector<TenantConfig> tenants;
+
+  // The tenant and route a dialled number belongs to (numbers are unique across tenants).
+  struct Route {
+    const TenantConfig* tenant = nullptr;
+    const NumberRoute* number = nullptr;
+  };
+  std::optional<Route> route(std::string_view number) const;
+};
+
+struct LoadOptions {
+  bool synthesize = true;               // false: text prompts keep file = "" (tests, validation)
+  std::string espeak = "espeak-ng";     // the program to run
+  std::optional<std::string> data_dir;  // overrides the file's data_dir
+};
+
+// Reads, validates and prepares a configuration. Fails with "<path>: cannot read ..." when the
+// file cannot be read, otherwise with "<path>:<line>: <field>: <what was wrong>".
+Result<ServerConfig> load_config(const std::string& path, const LoadOptions& options = {});
+
+// The same from text in memory; relative paths (data_dir, prompt files) are resolved against
+// `base_dir`, and `display_name` stands for the file in messages.
+Result<ServerConfig> load_config_string(std::string_view yaml, std::string_view display_name,
+                                        const std::string& base_dir,
+                                        const LoadOptions& options = {});
+
+// The UTC offsets of an IANA zone ("Europe/Berlin") for kFirstTableYear..kLastTableYear, from the
+// system tz database. Fails with "unknown time zone '...'".
+Result<core::UtcOffsetTable> load_zone(std::string_view zone);
+
+std::string_view to_string(LogFormat f);
+std::string_view to_string(LogLevel l);
+
+}  // namespace tamas::config
