@@ -3,7 +3,8 @@
 // Thread rules: the engine owns `workers` threads; each owns a set of sessions and drives all of
 // them from one 20 ms tick (never a thread or a timer per call). Every public method of
 // MediaEngine is thread-safe and returns at once: it posts a command to the session's worker.
-// Events come back through the Listener, called on worker threads.
+// Events come back through the Listener, called on worker threads (recording events on the
+// engine's writer thread).
 //
 // Codecs: G.711 µ-law (PT 0) and A-law (PT 8) at 8 kHz, 20 ms packets; RFC 4733 telephone-events
 // received and sent; in-band DTMF detected (spandsp) when the peer sends no telephone-events.
@@ -90,6 +91,13 @@ class Listener {
                               Duration length) = 0;
   // No RTP received for EngineConfig::media_timeout.
   virtual void on_media_timeout(SessionId session) = 0;
+  // A record() could not write its file (cannot create it, disk full); called instead of
+  // on_record_done. The default reports it as an empty recording through on_record_done.
+  virtual void on_record_failed(SessionId session, uint64_t record_id, const std::string& path,
+                                const std::string& message) {
+    (void)message;
+    on_record_done(session, record_id, path, Duration(0));
+  }
 };
 
 struct EngineConfig {
@@ -109,6 +117,11 @@ struct EngineStats {
   uint64_t sessions = 0;
   uint64_t packets_in = 0, packets_out = 0;
   uint64_t malformed = 0;  // packets dropped as not RTP or not from the peer's codec
+  // Of `malformed`: valid RTP from an address other than the latched (or SDP) source.
+  uint64_t foreign = 0;
+  uint64_t dtmf_events = 0;  // digits reported (RFC 4733 and in-band)
+  uint64_t rejected = 0;     // commands for unknown sessions, or bridge() across workers
+  int workers = 0;
 };
 
 class MediaEngine {
@@ -124,17 +137,19 @@ class MediaEngine {
   // are dropped (but DTMF and timeouts start counting after it).
   virtual void set_remote(SessionId id, const RemoteMedia& remote, const Negotiated& agreed) = 0;
   // Plays the items one after the other (loop: forever, until stop_play or another play).
-  virtual void play(SessionId id, uint64_t play_id,
-                    std::vector<std::shared_ptr<const Audio>> items, bool loop = false) = 0;
+  virtual void play(SessionId id, uint64_t play_id, std::vector<std::shared_ptr<const Audio>> items,
+                    bool loop = false) = 0;
   // Music on hold: every session given the same `stream` hears it at the same position, as one
   // shared broadcast (no per-call decoding or state besides the subscription).
-  virtual void play_shared(SessionId id, uint64_t play_id,
-                           std::shared_ptr<const Audio> stream) = 0;
+  virtual void play_shared(SessionId id, uint64_t play_id, std::shared_ptr<const Audio> stream) = 0;
   virtual void stop_play(SessionId id) = 0;
+  // Writes a 16-bit 8 kHz WAV (see docs/media.md) off the media path; a new record() ends the
+  // previous one. max_length <= 0 means no limit. on_record_done comes after the file is closed.
   virtual void record(SessionId id, uint64_t record_id, std::string path, RecordMode mode,
                       Duration max_length) = 0;
   virtual void stop_record(SessionId id) = 0;
-  // Relays audio both ways between two sessions (opened `near` each other); plays stop.
+  // Relays audio both ways between two sessions (opened `near` each other); plays stop. Sessions
+  // on different workers are not bridged (counted in EngineStats::rejected).
   virtual void bridge(SessionId a, SessionId b) = 0;
   virtual void unbridge(SessionId id) = 0;
   virtual void send_dtmf(SessionId id, char digit) = 0;
