@@ -89,6 +89,9 @@ class Listener {
   virtual void on_call_ended(LegId leg, EndReason reason) = 0;
   // A digit sent as SIP INFO (application/dtmf-relay or application/dtmf).
   virtual void on_info_digit(LegId leg, char digit) = 0;
+  // A re-INVITE in an answered call, already answered with our last SDP; `sdp` is the peer's new
+  // offer (empty when it sent none). Hold (a=sendonly/inactive) and resume show here.
+  virtual void on_reinvite(LegId leg, const std::string& sdp) { (void)leg, (void)sdp; }
 };
 
 struct StackConfig {

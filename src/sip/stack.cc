@@ -26,6 +26,8 @@ namespace {
 struct Leg {
   LegId id = 0;
   nua_handle_t* nh = nullptr;
+  std::string sdp;        // our last SDP (183/200), offered again on a re-INVITE
+  uint32_t sdp_version = 1;
   bool answered = false;   // a 2xx was sent
   bool responded = false;  // a final response was sent
   bool ended = false;      // on_call_ended was reported
@@ -118,6 +120,7 @@ class SofiaStack final : public Stack {
       if (l == nullptr || l->responded) return;
       l->responded = true;
       l->answered = true;
+      l->sdp = sdp;
       nua_respond(l->nh, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                   SIPTAG_PAYLOAD_STR(sdp.c_str()), TAG_END());
     });
@@ -243,8 +246,9 @@ class SofiaStack final : public Stack {
       case nua_i_invite:
         if (leg == nullptr) {
           incoming(nua, nh, sip);
+        } else {
+          reinvite(*leg, nua, sip);
         }
-        // A re-INVITE (hold) on a known leg is answered by NUA with the last SDP.
         break;
       case nua_i_info: {
         nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua), TAG_END());
@@ -287,6 +291,29 @@ class SofiaStack final : public Stack {
         }
         break;
     }
+  }
+
+  // A re-INVITE in an answered call (a hold or resume, a session refresh): answered with our SDP
+  // again, its o= version bumped (RFC 3264 §8), and reported with the peer's new SDP.
+  void reinvite(Leg& leg, nua_t* nua, sip_t const* sip) {
+    if (!leg.answered || leg.sdp.empty()) {
+      nua_respond(leg.nh, 491, "Request Pending", NUTAG_WITH_THIS(nua), TAG_END());
+      return;
+    }
+    const std::string from = " " + std::to_string(leg.sdp_version) + " IN IP4 ";
+    const std::string to = " " + std::to_string(leg.sdp_version + 1) + " IN IP4 ";
+    if (auto pos = leg.sdp.find(from); pos != std::string::npos) {
+      leg.sdp.replace(pos, from.size(), to);
+      leg.sdp_version++;
+    }
+    nua_respond(leg.nh, SIP_200_OK, NUTAG_WITH_THIS(nua),
+                SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(leg.sdp.c_str()),
+                TAG_END());
+    std::string body;
+    if (sip != nullptr && sip->sip_payload != nullptr) {
+      body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+    }
+    listener_->on_reinvite(leg.id, body);
   }
 
   void incoming(nua_t* nua, nua_handle_t* nh, sip_t const* sip) {

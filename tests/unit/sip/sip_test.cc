@@ -121,6 +121,14 @@ class TestListener : public Listener {
     ended_[leg] = reason;
     cv_.notify_all();
   }
+  void on_reinvite(LegId leg, const std::string& sdp) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    reinvites_[leg].push_back(sdp);
+  }
+  std::vector<std::string> reinvites_of(LegId leg) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return reinvites_[leg];
+  }
   void on_info_digit(LegId leg, char digit) override {
     std::lock_guard<std::mutex> lock(mu_);
     digits_[leg] += digit;
@@ -150,6 +158,7 @@ class TestListener : public Listener {
   std::vector<IncomingCall> calls_;
   std::map<LegId, EndReason> ended_;
   std::map<LegId, std::string> digits_;
+  std::map<LegId, std::vector<std::string>> reinvites_;
 };
 
 struct Running {
@@ -234,6 +243,34 @@ TEST(Stack, InfoDigitsReachTheListener) {
   EXPECT_EQ(r->listener.digits_of(calls[0].leg), "7#");
 }
 
+TEST(Stack, ReInviteForHoldIsAnsweredWithOurSdpVersionBumped) {
+  auto r = start_stack();
+  ASSERT_TRUE(r->stack);
+  UdpPeer peer;
+  peer.send_to(r->port, test::invite("100", peer.port(), "hold-1"));
+  ASSERT_EQ(peer.final_status("hold-1"), 200);
+  const std::string tag = peer.last_to_tag();
+  peer.send_to(r->port, test::ack("100", peer.port(), "hold-1", tag));
+  const std::string hold = test::sdp_body(peer.port() + 2) + "a=sendonly\r\n";
+  peer.send_to(r->port, test::request("INVITE", "100", peer.port(), "hold-1", 2, tag,
+                                      "application/sdp", hold));
+  ASSERT_EQ(peer.final_status("hold-1"), 200);
+  const std::string& resp = peer.last_response();
+  auto ours = parse_sdp(resp.substr(resp.find("\r\n\r\n") + 4));
+  ASSERT_TRUE(ours.is_ok()) << resp;
+  EXPECT_EQ(ours->port, 40000);
+  EXPECT_NE(resp.find(" 2 IN IP4 "), std::string::npos) << "o= version 2:\n" << resp;
+  peer.send_to(r->port, test::ack("100", peer.port(), "hold-1", tag));
+  auto calls = r->listener.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  auto re = r->listener.reinvites_of(calls[0].leg);
+  ASSERT_EQ(re.size(), 1u);
+  EXPECT_NE(re[0].find("a=sendonly"), std::string::npos);
+  auto mode = parse_sdp(re[0]);
+  ASSERT_TRUE(mode.is_ok());
+  EXPECT_EQ(mode->mode, Mode::kSendOnly);
+}
+
 // RFC 4475: every torture message gets a sensible answer (or none, for the ones a UA must not
 // answer), and the stack still takes calls afterwards.
 TEST(Stack, Rfc4475TortureMessages) {
@@ -288,7 +325,9 @@ TEST(Stack, Rfc4475TortureMessages) {
       EXPECT_GE(status, 200) << name << " is a valid request (RFC 4475 3.1.1): it needs an answer";
       EXPECT_NE(status, 400) << name << " is valid (RFC 4475 3.1.1)";
     }
-    if (stray_responses.count(name)) EXPECT_EQ(status, -1) << name;
+    if (stray_responses.count(name)) {
+      EXPECT_EQ(status, -1) << name;
+    }
     if (invalid.count(name) && status > 0) {
       EXPECT_GE(status, 400) << name << " is invalid (RFC 4475 3.1.2)";
     }
