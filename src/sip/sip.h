@@ -80,6 +80,14 @@ enum class EndReason : uint8_t {
   kFailure,       // transport error, timeout (no ACK), or the dialog failed
 };
 
+struct OutgoingCall {
+  std::string target;        // Request-URI, e.g. "sip:600@gw.example.com:5060"
+  std::string from_user;     // shown to the callee (the original caller's number)
+  std::string from_display;
+  std::string sdp;           // our offer
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. X-Tamas-Queue
+};
+
 class Listener {
  public:
   virtual ~Listener() = default;
@@ -92,6 +100,17 @@ class Listener {
   // A re-INVITE in an answered call, already answered with our last SDP; `sdp` is the peer's new
   // offer (empty when it sent none). Hold (a=sendonly/inactive) and resume show here.
   virtual void on_reinvite(LegId leg, const std::string& sdp) { (void)leg, (void)sdp; }
+  // Outgoing legs (Stack::invite): a provisional response (180, 183 with `sdp` when it has one),
+  // the answer (200 with the callee's SDP; the ACK is sent), or a final failure (status >= 300,
+  // or 408/503 for a timeout or transport error). After on_outgoing_failed the leg is gone; an
+  // answered leg ends with on_call_ended.
+  virtual void on_outgoing_progress(LegId leg, int status, const std::string& sdp) {
+    (void)leg, (void)status, (void)sdp;
+  }
+  virtual void on_outgoing_answered(LegId leg, const std::string& sdp) { (void)leg, (void)sdp; }
+  virtual void on_outgoing_failed(LegId leg, int status, const std::string& phrase) {
+    (void)leg, (void)status, (void)phrase;
+  }
 };
 
 struct StackConfig {
@@ -116,8 +135,12 @@ class Stack {
   virtual void ringing(LegId leg) = 0;                   // 180
   virtual void progress(LegId leg, std::string sdp) = 0;  // 183 with SDP (early media)
   virtual void answer(LegId leg, std::string sdp) = 0;    // 200 with SDP
-  // BYE for an answered leg; 480 for one not answered yet. on_call_ended follows.
+  // BYE for an answered leg; 480 for an incoming one not answered yet; CANCEL for an outgoing one
+  // still ringing. on_call_ended follows.
   virtual void hangup(LegId leg) = 0;
+  // Places a call (a new dialog: the B2BUA's other leg). Returns its leg id at once; the outcome
+  // comes through the Listener.
+  virtual LegId invite(OutgoingCall call) = 0;
   virtual StackStats stats() const = 0;
 };
 

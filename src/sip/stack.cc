@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cstring>
 #include <functional>
 #include <future>
@@ -28,9 +29,10 @@ struct Leg {
   nua_handle_t* nh = nullptr;
   std::string sdp;        // our last SDP (183/200), offered again on a re-INVITE
   uint32_t sdp_version = 1;
-  bool answered = false;   // a 2xx was sent
-  bool responded = false;  // a final response was sent
-  bool ended = false;      // on_call_ended was reported
+  bool answered = false;   // a 2xx was sent (incoming) or received (outgoing)
+  bool responded = false;  // a final response was sent (incoming) or received (outgoing)
+  bool ended = false;      // on_call_ended (or on_outgoing_failed) was reported
+  bool outgoing = false;
 };
 
 std::string user_of(const url_t* url) {
@@ -126,12 +128,20 @@ class SofiaStack final : public Stack {
     });
   }
 
+  LegId invite(OutgoingCall call) override {
+    const LegId id = next_leg_.fetch_add(1);
+    post([this, id, call = std::move(call)] { place(id, call); });
+    return id;
+  }
+
   void hangup(LegId leg) override {
     post([=, this] {
       Leg* l = find(leg);
       if (l == nullptr) return;
       if (l->answered) {
         nua_bye(l->nh, TAG_END());
+      } else if (l->outgoing) {
+        nua_cancel(l->nh, TAG_END());
       } else if (!l->responded) {
         l->responded = true;
         nua_respond(l->nh, SIP_480_TEMPORARILY_UNAVAILABLE, TAG_END());
@@ -203,6 +213,7 @@ class SofiaStack final : public Stack {
                      0);
     ready.set_value(Status::ok());
     su_root_run(root_);
+    su_root_unregister(root_, wait, &SofiaStack::on_wake, reinterpret_cast<su_wakeup_arg_t*>(this));
     nua_destroy(nua_);
     su_root_destroy(root_);
     su_deinit();
@@ -213,6 +224,8 @@ class SofiaStack final : public Stack {
     for (auto& [id, leg] : legs_) {
       if (leg.answered) {
         nua_bye(leg.nh, TAG_END());
+      } else if (leg.outgoing) {
+        nua_cancel(leg.nh, TAG_END());
       } else if (!leg.responded) {
         leg.responded = true;
         nua_respond(leg.nh, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
@@ -240,7 +253,7 @@ class SofiaStack final : public Stack {
     self->handle_event(event, status, phrase, nua, nh, reinterpret_cast<Leg*>(hmagic), sip, tags);
   }
 
-  void handle_event(nua_event_t event, int status, char const* /*phrase*/, nua_t* nua,
+  void handle_event(nua_event_t event, int status, char const* phrase, nua_t* nua,
                     nua_handle_t* nh, Leg* leg, sip_t const* sip, tagi_t tags[]) {
     switch (event) {
       case nua_i_invite:
@@ -279,6 +292,9 @@ class SofiaStack final : public Stack {
         }
         break;
       }
+      case nua_r_invite:
+        if (leg != nullptr && leg->outgoing) outgoing_response(*leg, status, phrase, sip);
+        break;
       case nua_r_shutdown:
         if (status >= 200) su_root_break(root_);
         break;
@@ -316,13 +332,70 @@ class SofiaStack final : public Stack {
     listener_->on_reinvite(leg.id, body);
   }
 
+  void place(LegId id, const OutgoingCall& call) {
+    if (shutting_down_) {
+      listener_->on_outgoing_failed(id, 503, "Service Unavailable");
+      return;
+    }
+    nua_handle_t* nh = nua_handle(nua_, nullptr, SIPTAG_TO_STR(call.target.c_str()), TAG_END());
+    if (nh == nullptr) {
+      listener_->on_outgoing_failed(id, 400, "invalid target " + call.target);
+      return;
+    }
+    Leg& leg = legs_[id];
+    leg.id = id;
+    leg.nh = nh;
+    leg.outgoing = true;
+    nua_handle_bind(nh, reinterpret_cast<nua_hmagic_t*>(&leg));
+    active_++;
+    // The caller's number comes from outside: only characters valid in a SIP user part pass.
+    std::string user;
+    for (char c : call.from_user) {
+      if (std::isalnum(static_cast<unsigned char>(c)) || std::strchr("+*#._-", c)) user += c;
+    }
+    std::string display;
+    for (char c : call.from_display) {
+      if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) display += c;
+    }
+    std::string from = "<sip:" + (user.empty() ? std::string("anonymous") : user) + "@" +
+                       config_.address + ">";
+    if (!display.empty()) from = "\"" + display + "\" " + from;
+    std::string extra;
+    for (const auto& [name, value] : call.headers) extra += name + ": " + value + "\r\n";
+    nua_invite(nh, NUTAG_URL(call.target.c_str()), SIPTAG_FROM_STR(from.c_str()),
+               SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(call.sdp.c_str()),
+               TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())), TAG_END());
+  }
+
+  void outgoing_response(Leg& leg, int status, const char* phrase, sip_t const* sip) {
+    std::string body;
+    if (sip != nullptr && sip->sip_payload != nullptr) {
+      body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+    }
+    if (status < 200) {
+      if (status > 100) listener_->on_outgoing_progress(leg.id, status, body);
+      return;
+    }
+    leg.responded = true;
+    if (status < 300) {
+      leg.answered = true;
+      listener_->on_outgoing_answered(leg.id, body);
+      return;
+    }
+    if (!leg.ended) {
+      leg.ended = true;
+      active_--;
+      listener_->on_outgoing_failed(leg.id, status, phrase ? phrase : "");
+    }
+  }
+
   void incoming(nua_t* nua, nua_handle_t* nh, sip_t const* sip) {
     if (shutting_down_) {
       nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(nua), TAG_END());
       nua_handle_destroy(nh);
       return;
     }
-    const LegId id = next_leg_++;
+    const LegId id = next_leg_.fetch_add(1);
     Leg& leg = legs_[id];
     leg.id = id;
     leg.nh = nh;
@@ -370,7 +443,7 @@ class SofiaStack final : public Stack {
   su_root_t* root_ = nullptr;
   nua_t* nua_ = nullptr;
   std::unordered_map<LegId, Leg> legs_;  // node-based: Leg addresses are stable (hmagic)
-  LegId next_leg_ = 1;
+  std::atomic<LegId> next_leg_{1};       // any thread (invite() hands out ids at once)
   bool shutting_down_ = false;
 
   std::atomic<uint64_t> calls_in_{0};

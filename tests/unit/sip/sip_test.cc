@@ -97,7 +97,7 @@ TEST(Sdp, AnswerRoundTrips) {
 // Records what the stack reports and answers each call as told.
 class TestListener : public Listener {
  public:
-  enum class Policy { kAnswer, kReject404 };
+  enum class Policy { kAnswer, kReject404, kRingOnly };
   Policy policy = Policy::kAnswer;
   Stack* stack = nullptr;
 
@@ -108,6 +108,10 @@ class TestListener : public Listener {
     }
     if (policy == Policy::kReject404) {
       stack->reject(call.leg, 404, "Not Found");
+      return;
+    }
+    if (policy == Policy::kRingOnly) {
+      stack->ringing(call.leg);
       return;
     }
     SdpAnswer a;
@@ -159,6 +163,48 @@ class TestListener : public Listener {
   std::map<LegId, EndReason> ended_;
   std::map<LegId, std::string> digits_;
   std::map<LegId, std::vector<std::string>> reinvites_;
+
+ public:
+  // Outgoing legs.
+  void on_outgoing_progress(LegId leg, int status, const std::string&) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    outgoing_[leg].push_back(status);
+    cv_.notify_all();
+  }
+  void on_outgoing_answered(LegId leg, const std::string& sdp) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    outgoing_[leg].push_back(200);
+    answer_sdp_[leg] = sdp;
+    cv_.notify_all();
+  }
+  void on_outgoing_failed(LegId leg, int status, const std::string&) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    outgoing_[leg].push_back(status);
+    cv_.notify_all();
+  }
+  // Waits until `leg` has seen a status >= `at_least`; returns the statuses so far.
+  std::vector<int> wait_outgoing(LegId leg, int at_least, std::chrono::seconds limit = 10s) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, limit, [&] {
+      for (int s : outgoing_[leg]) {
+        if (s >= at_least) return true;
+      }
+      return false;
+    });
+    return outgoing_[leg];
+  }
+  std::string answer_sdp(LegId leg) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return answer_sdp_[leg];
+  }
+  bool wait_ended_leg(LegId leg, std::chrono::seconds limit = 10s) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, limit, [&] { return ended_.count(leg) > 0; });
+  }
+
+ private:
+  std::map<LegId, std::vector<int>> outgoing_;
+  std::map<LegId, std::string> answer_sdp_;
 };
 
 struct Running {
@@ -269,6 +315,67 @@ TEST(Stack, ReInviteForHoldIsAnsweredWithOurSdpVersionBumped) {
   auto mode = parse_sdp(re[0]);
   ASSERT_TRUE(mode.is_ok());
   EXPECT_EQ(mode->mode, Mode::kSendOnly);
+}
+
+OutgoingCall offer_to(uint16_t port, const std::string& user) {
+  OutgoingCall c;
+  c.target = "sip:" + user + "@127.0.0.1:" + std::to_string(port);
+  c.from_user = "09121234567\">evil";  // sanitized on the way out
+  SdpAnswer offer;
+  offer.address = "127.0.0.1";
+  offer.port = 41000;
+  offer.encoding = "PCMU";
+  offer.telephone_event = 101;
+  c.sdp = build_sdp(offer);
+  c.headers = {{"X-Tamas-Queue", "support"}};
+  return c;
+}
+
+TEST(Stack, OutgoingCallIsAnsweredAndHungUp) {
+  auto a = start_stack();
+  auto b = start_stack();
+  ASSERT_TRUE(a->stack && b->stack);
+  const LegId leg = a->stack->invite(offer_to(b->port, "600"));
+  auto statuses = a->listener.wait_outgoing(leg, 200);
+  ASSERT_FALSE(statuses.empty());
+  EXPECT_EQ(statuses.back(), 200);
+  auto sdp = parse_sdp(a->listener.answer_sdp(leg));
+  ASSERT_TRUE(sdp.is_ok()) << a->listener.answer_sdp(leg);
+  EXPECT_EQ(sdp->port, 40000) << "the callee's SDP";
+  auto calls = b->listener.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].to_user, "600");
+  EXPECT_EQ(calls[0].from_user, "09121234567evil");
+  a->stack->hangup(leg);
+  ASSERT_TRUE(b->listener.wait_ended(1));
+  EXPECT_EQ(b->listener.ended().begin()->second, EndReason::kRemoteBye);
+}
+
+TEST(Stack, OutgoingCallRefusedOrUnreachableFails) {
+  auto a = start_stack();
+  auto b = start_stack();
+  ASSERT_TRUE(a->stack && b->stack);
+  b->listener.policy = TestListener::Policy::kReject404;
+  const LegId refused = a->stack->invite(offer_to(b->port, "600"));
+  EXPECT_EQ(a->listener.wait_outgoing(refused, 300).back(), 404);
+  const LegId nowhere = a->stack->invite(offer_to(test::free_port(), "600"));
+  const int st = a->listener.wait_outgoing(nowhere, 300, 40s).back();
+  EXPECT_GE(st, 400) << "nobody listens there";
+  EXPECT_EQ(a->stack->stats().active, 0u);
+}
+
+TEST(Stack, CancellingARingingOutgoingCall) {
+  auto a = start_stack();
+  auto b = start_stack();
+  ASSERT_TRUE(a->stack && b->stack);
+  b->listener.policy = TestListener::Policy::kRingOnly;
+  const LegId leg = a->stack->invite(offer_to(b->port, "600"));
+  EXPECT_EQ(a->listener.wait_outgoing(leg, 180).back(), 180);
+  a->stack->hangup(leg);
+  ASSERT_TRUE(a->listener.wait_ended_leg(leg));
+  EXPECT_EQ(a->listener.ended().at(leg), EndReason::kLocal);
+  ASSERT_TRUE(b->listener.wait_ended(1));
+  EXPECT_EQ(b->listener.ended().begin()->second, EndReason::kRemoteCancel);
 }
 
 // RFC 4475: every torture message gets a sensible answer (or none, for the ones a UA must not
