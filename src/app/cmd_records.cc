@@ -66,6 +66,7 @@ int run_interactions(const RecordOptions& o) {
                           {"agent", r.agent},
                           {"recording", r.recording},
                           {"reason", r.reason},
+                          {"transfer_target", r.transfer_target},
                           {"variables", r.variables}};
       out.push_back(std::move(j));
     }

@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <variant>
@@ -152,6 +154,18 @@ struct PlayReady {
   std::vector<std::shared_ptr<const media::Audio>> items;
   std::string error;
 };
+struct OutProgress {
+  sip::LegId leg;
+};
+struct OutAnswered {
+  sip::LegId leg;
+  std::string sdp;
+};
+struct OutFailed {
+  sip::LegId leg;
+  int status;
+  std::string phrase;
+};
 struct Reload {
   std::shared_ptr<const config::ServerConfig> config;
 };
@@ -160,8 +174,8 @@ struct HangupAll {};
 struct Stop {};
 
 using CoreEvent = std::variant<SipIncoming, SipEnded, SipDigit, MediaDigit, MediaPlayDone,
-                               MediaRecordDone, MediaTimeout, PlayReady, Reload, Drain, HangupAll,
-                               Stop>;
+                               MediaRecordDone, MediaTimeout, PlayReady, OutProgress, OutAnswered,
+                               OutFailed, Reload, Drain, HangupAll, Stop>;
 
 struct Call {
   CallId id;
@@ -179,7 +193,22 @@ struct Call {
   bool ended_by_caller = false;
   uint64_t current_play = 0;
   std::string recording;
+  // An external transfer: the second leg (0 = none) and its media session (bleg_session()).
+  sip::LegId b_leg = 0;
+  bool b_up = false;
+  bool bridged = false;
+  std::string transfer_target;
+  TimePoint transfer_deadline;
+  // The flow finished (transferred) while the bridge goes on: written when a side hangs up.
+  std::optional<store::InteractionRecord> pending_record;
 };
+
+// The media session of a call's second leg: the call id with the top bit set.
+constexpr media::SessionId kBLegBit = 1ULL << 63;
+media::SessionId bleg_session(CallId id) { return id.value | kBLegBit; }
+
+// How long a transfer destination may ring before the caller is told it failed.
+constexpr Duration kTransferRingTimeout = std::chrono::seconds(30);
 
 constexpr uint64_t kBeepPlayId = 0;  // flow play ids start at 1
 
@@ -298,6 +327,15 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     post(SipEnded{leg, reason});
   }
   void on_info_digit(sip::LegId leg, char digit) override { post(SipDigit{leg, digit}); }
+  void on_outgoing_progress(sip::LegId leg, int, const std::string&) override {
+    post(OutProgress{leg});
+  }
+  void on_outgoing_answered(sip::LegId leg, const std::string& sdp) override {
+    post(OutAnswered{leg, sdp});
+  }
+  void on_outgoing_failed(sip::LegId leg, int status, const std::string& phrase) override {
+    post(OutFailed{leg, status, phrase});
+  }
 
   // ---- media::Listener (media threads) ----
 
@@ -340,7 +378,12 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       {
         std::unique_lock<std::mutex> lock(mu_);
         auto ready = [&] { return !queue_.empty(); };
-        if (auto deadline = flows_.next_deadline()) {
+        std::optional<TimePoint> deadline = flows_.next_deadline();
+        if (!transfer_deadlines_.empty() &&
+            (!deadline || transfer_deadlines_.begin()->first < *deadline)) {
+          deadline = transfer_deadlines_.begin()->first;
+        }
+        if (deadline) {
           cv_.wait_until(lock, std::chrono::system_clock::time_point(*deadline), ready);
         } else if (stopping) {
           cv_.wait_for(lock, 100ms, ready);
@@ -361,6 +404,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       core::FlowCommandSink out;
       flows_.advance(wall_now(), out);
       execute(out);
+      expire_transfers(wall_now());
       if (stopping) hangup_all();  // calls that arrived while stopping
     }
   }
@@ -442,6 +486,21 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   }
 
   void on(SipEnded& ev) {
+    if (auto b = b_legs_.find(ev.leg); b != b_legs_.end()) {
+      const CallId id = b->second;
+      b_legs_.erase(b);
+      Call* c = find(id);
+      if (c == nullptr) return;
+      c->b_up = false;
+      if (ev.reason == sip::EndReason::kLocal) return;  // we hung it up
+      // The far end of a transfer hung up: so does the caller.
+      if (c->leg_up) {
+        stack_->hangup(c->leg);
+        c->leg_up = false;
+      }
+      finish_bridge(*c, "callee");
+      return;
+    }
     auto it = legs_.find(ev.leg);
     if (it == legs_.end()) return;
     const CallId id = it->second;
@@ -449,9 +508,103 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     Call* c = find(id);
     if (c == nullptr) return;
     c->leg_up = false;
+    if (c->b_leg != 0 && c->b_up) {  // ringing or bridged: the second leg goes too
+      stack_->hangup(c->b_leg);
+      c->b_up = false;
+    }
+    if (c->pending_record) {
+      if (ev.reason != sip::EndReason::kLocal) finish_bridge(*c, "caller");
+      return;
+    }
     if (ev.reason != sip::EndReason::kLocal) {
       c->ended_by_caller = ev.reason != sip::EndReason::kFailure;
       flow_event(id, core::CallerHungUp{});
+    }
+  }
+
+  // A bridged transfer ended: write the record the flow left, and end the call.
+  void finish_bridge(Call& c, const char* ended_by) {
+    if (!c.pending_record) {  // still in the flow (answered, flow not finished): let it finish
+      c.ended_by_caller = std::string(ended_by) == "caller";
+      flow_event(c.id, core::CallerHungUp{});
+      return;
+    }
+    store::InteractionRecord r = std::move(*c.pending_record);
+    c.pending_record.reset();
+    r.ended_at = wall_now();
+    r.ended_by = ended_by;
+    log::info("call ended", {{"call", std::to_string(c.id.value)},
+                             {"result", r.result},
+                             {"transfer", r.transfer_target},
+                             {"ended_by", r.ended_by}});
+    store_->save_interaction(std::move(r));
+    end_call(c.id);
+  }
+
+  void on(OutProgress&) {}
+
+  void on(OutAnswered& ev) {
+    auto b = b_legs_.find(ev.leg);
+    if (b == b_legs_.end()) {  // a transfer given up on (timeout, caller gone) answered late
+      stack_->hangup(ev.leg);
+      return;
+    }
+    Call* c = find(b->second);
+    if (c == nullptr) return;
+    transfer_deadlines_.erase({c->transfer_deadline, c->id});
+    auto fail = [&](const std::string& why) {
+      stack_->hangup(ev.leg);
+      transfer_failed(*c, why);
+    };
+    auto sdp = sip::parse_sdp(ev.sdp);
+    if (!sdp) return fail("the destination's SDP: " + sdp.message());
+    media::RemoteMedia remote = to_remote(*sdp);
+    auto agreed = media::negotiate(remote);
+    if (!agreed) return fail("the destination's SDP: " + agreed.message());
+    media_->set_remote(bleg_session(c->id), remote, *agreed);
+    if (!c->answered && c->leg_up) {
+      stack_->answer(c->leg, answer_sdp(*c));
+      c->answered = true;
+      c->answered_at = wall_now();
+      c->sdp_sent = true;
+    }
+    media_->bridge(c->id.value, bleg_session(c->id));
+    c->bridged = true;
+    log::info("transferred", {{"call", std::to_string(c->id.value)}, {"to", c->transfer_target}});
+    flow_event(c->id, core::TransferResult{true, ""});
+  }
+
+  void on(OutFailed& ev) {
+    auto b = b_legs_.find(ev.leg);
+    if (b == b_legs_.end()) return;
+    const CallId id = b->second;
+    b_legs_.erase(b);
+    Call* c = find(id);
+    if (c == nullptr) return;
+    c->b_up = false;
+    transfer_deadlines_.erase({c->transfer_deadline, id});
+    transfer_failed(*c, std::to_string(ev.status) + " " + ev.phrase);
+  }
+
+  void transfer_failed(Call& c, const std::string& why) {
+    log::info("transfer failed", {{"call", std::to_string(c.id.value)},
+                                  {"to", c.transfer_target},
+                                  {"why", why}});
+    media_->close(bleg_session(c.id));
+    b_legs_.erase(c.b_leg);
+    c.b_leg = 0;
+    c.b_up = false;
+    flow_event(c.id, core::TransferResult{false, why});
+  }
+
+  void expire_transfers(TimePoint now) {
+    while (!transfer_deadlines_.empty() && transfer_deadlines_.begin()->first <= now) {
+      const CallId id = transfer_deadlines_.begin()->second;
+      transfer_deadlines_.erase(transfer_deadlines_.begin());
+      Call* c = find(id);
+      if (c == nullptr || c->b_leg == 0 || c->bridged) continue;
+      stack_->hangup(c->b_leg);  // CANCEL
+      transfer_failed(*c, "no answer within " + format_duration(kTransferRingTimeout));
     }
   }
 
@@ -459,9 +612,12 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     auto it = legs_.find(ev.leg);
     if (it != legs_.end()) flow_event(it->second, core::DigitReceived{ev.digit});
   }
-  void on(MediaDigit& ev) { flow_event(CallId{ev.session}, core::DigitReceived{ev.digit}); }
+  void on(MediaDigit& ev) {
+    if (ev.session & kBLegBit) return;  // the far end of a transfer talks to the caller
+    flow_event(CallId{ev.session}, core::DigitReceived{ev.digit});
+  }
   void on(MediaPlayDone& ev) {
-    if (ev.play_id == kBeepPlayId) return;
+    if (ev.play_id == kBeepPlayId || (ev.session & kBLegBit)) return;
     flow_event(CallId{ev.session}, core::PlayDone{ev.play_id});
   }
   void on(MediaRecordDone& ev) {
@@ -471,8 +627,15 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     flow_event(CallId{ev.session}, core::RecordDone{ev.error.empty() ? ev.path : "", ev.length});
   }
   void on(MediaTimeout& ev) {
-    Call* c = find(CallId{ev.session});
+    Call* c = find(CallId{ev.session & ~kBLegBit});
     if (c == nullptr) return;
+    if (c->pending_record) {  // a bridge with no media: end both legs
+      if (c->leg_up) stack_->hangup(c->leg);
+      if (c->b_up) stack_->hangup(c->b_leg);
+      c->leg_up = c->b_up = false;
+      finish_bridge(*c, "system");
+      return;
+    }
     log::warn("no media from the caller; hanging up", {{"call", std::to_string(ev.session)}});
     if (c->leg_up) stack_->hangup(c->leg);
     flow_event(c->id, core::CallerHungUp{});
@@ -508,6 +671,10 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       if (c->leg_up) {
         stack_->hangup(c->leg);
         c->leg_up = false;
+      }
+      if (c->pending_record) {
+        finish_bridge(*c, "system");
+        continue;
       }
       flow_event(id, core::CallerHungUp{});
       if (find(id) != nullptr) end_call(id);  // a flow that did not finish
@@ -605,15 +772,69 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     media_->record(r.call.value, r.call.value, c->recording, media::RecordMode::kMono, r.max);
   }
 
+  // An external transfer: a second leg to the destination, bridged to the caller when it answers.
   void run(core::Transfer& t) {
-    // Outbound legs (B2BUA) come with the queues-to-agents work; until then a transfer to an
-    // external destination is refused and the flow takes its on_failure branch.
-    log::warn("transfer to an external destination is not available yet",
-              {{"call", std::to_string(t.call.value)}, {"target", t.target}});
-    core::FlowCommandSink out;
-    flows_.handle(t.call, core::TransferResult{false, "external transfers are not available yet"},
-                  wall_now(), out);
-    execute(out);
+    Call* c = find(t.call);
+    if (c == nullptr) return;
+    auto uri = transfer_uri(*c->tenant, t.target, t.trunk);
+    if (!uri) {
+      core::FlowCommandSink out;
+      flows_.handle(t.call, core::TransferResult{false, uri.message()}, wall_now(), out);
+      execute(out);
+      return;
+    }
+    auto local = media_->open(bleg_session(c->id), c->id.value);
+    if (!local) {
+      core::FlowCommandSink out;
+      flows_.handle(t.call, core::TransferResult{false, local.message()}, wall_now(), out);
+      execute(out);
+      return;
+    }
+    sip::SdpAnswer offer;  // offered in the caller's codec, so the bridge needs no transcoding
+    offer.address = local->address;
+    offer.port = local->port;
+    offer.payload_type = c->agreed.payload_type;
+    offer.encoding = c->agreed.encoding;
+    offer.telephone_event = 101;
+    offer.session_id = bleg_session(c->id) & ~kBLegBit;
+    sip::OutgoingCall out;
+    out.target = *uri;
+    out.from_user = c->caller;
+    out.sdp = sip::build_sdp(offer);
+    c->transfer_target = *uri;
+    c->b_leg = stack_->invite(std::move(out));
+    c->b_up = true;
+    b_legs_[c->b_leg] = c->id;
+    c->transfer_deadline = wall_now() + kTransferRingTimeout;
+    transfer_deadlines_.insert({c->transfer_deadline, c->id});
+    log::info("transferring", {{"call", std::to_string(c->id.value)}, {"to", *uri}});
+  }
+
+  // A SIP URI as given, or a number sent to a trunk's `uri` (the named trunk, else the tenant's
+  // first trunk that has one): sip:NUMBER@HOST[:PORT][;params].
+  static Result<std::string> transfer_uri(const config::TenantConfig& tenant,
+                                          const std::string& target, const std::string& trunk) {
+    if (target.rfind("sip:", 0) == 0) return target;
+    for (char ch : target) {
+      if (!(std::isdigit(static_cast<unsigned char>(ch)) || ch == '+' || ch == '*' || ch == '#')) {
+        return Status::error("transfer target '" + target + "' is neither a SIP URI nor a number");
+      }
+    }
+    const config::Trunk* via = nullptr;
+    if (!trunk.empty()) {
+      via = tenant.find_trunk(trunk);
+    } else {
+      for (const config::Trunk& tr : tenant.trunks) {
+        if (!tr.uri.empty()) {
+          via = &tr;
+          break;
+        }
+      }
+    }
+    if (via == nullptr || via->uri.rfind("sip:", 0) != 0) {
+      return Status::error("no trunk with a uri to send '" + target + "' to");
+    }
+    return "sip:" + target + "@" + via->uri.substr(4);
   }
 
   void run(core::EnterQueue& q) {
@@ -666,6 +887,13 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       v.path = f.voicemail->path;
       store_->save_voicemail(std::move(v));
     }
+    r.transfer_target = f.transfer_target.empty() && c->bridged ? c->transfer_target
+                                                                 : f.transfer_target;
+    if (c->bridged && c->leg_up && c->b_up) {
+      // The flow is done but the conversation goes on through the bridge.
+      c->pending_record = std::move(r);
+      return;
+    }
     log::info("call ended", {{"call", std::to_string(c->id.value)},
                              {"result", r.result},
                              {"path", r.ivr_path},
@@ -682,6 +910,12 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     Call* c = find(id);
     if (c == nullptr) return;
     media_->close(id.value);
+    if (c->b_leg != 0) {
+      if (c->b_up) stack_->hangup(c->b_leg);
+      b_legs_.erase(c->b_leg);
+      media_->close(bleg_session(id));
+    }
+    transfer_deadlines_.erase({c->transfer_deadline, id});
     if (c->leg_up) legs_.erase(c->leg);  // ended legs were erased when they ended
     calls_.erase(id);
     active_--;
@@ -785,7 +1019,9 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   // Core thread only:
   core::FlowEngine flows_;
   std::unordered_map<CallId, Call> calls_;
-  std::unordered_map<sip::LegId, CallId> legs_;
+  std::unordered_map<sip::LegId, CallId> legs_;    // callers' legs
+  std::unordered_map<sip::LegId, CallId> b_legs_;  // transfers' second legs
+  std::set<std::pair<TimePoint, CallId>> transfer_deadlines_;
   uint64_t next_call_ = 1;
   bool draining_ = false;
 };

@@ -57,6 +57,10 @@ CREATE TABLE voicemails (
 );
 CREATE INDEX voicemails_tenant_at ON voicemails (tenant, at);
 )sql",
+    // 2: where a call was transferred to.
+    R"sql(
+ALTER TABLE interactions ADD COLUMN transfer_target TEXT NOT NULL DEFAULT '';
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -140,7 +144,7 @@ class SqliteStore final : public Store {
     auto st = prepare(reader_.get(),
                       "SELECT id, tenant, channel, direction, caller, called, started_at, "
                       "answered_at, ended_at, flow, ivr_path, result, ended_by, queue, agent, "
-                      "recording, reason FROM interactions WHERE (?1 IS NULL OR tenant = ?1) "
+                      "recording, reason, transfer_target FROM interactions WHERE (?1 IS NULL OR tenant = ?1) "
                       "AND (?2 IS NULL OR started_at >= ?2) ORDER BY started_at, id LIMIT ?3");
     if (!st) return st.status();
     sqlite3_stmt* s = st->get();
@@ -170,6 +174,7 @@ class SqliteStore final : public Store {
       r.agent = column(s, 14);
       r.recording = column(s, 15);
       r.reason = column(s, 16);
+      r.transfer_target = column(s, 17);
       out.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(reader_.get()));
@@ -274,8 +279,10 @@ class SqliteStore final : public Store {
 
   Status insert(sqlite3* db, const InteractionRecord& r) {
     auto st = cached(insert_interaction_, db,
-                     "INSERT OR REPLACE INTO interactions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                     "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
+                     "INSERT OR REPLACE INTO interactions (id, tenant, channel, direction, caller, "
+                     "called, started_at, answered_at, ended_at, flow, ivr_path, result, ended_by, "
+                     "queue, agent, recording, reason, transfer_target) VALUES (?1, ?2, ?3, ?4, ?5, "
+                     "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
     if (!st) return st.status();
     sqlite3_stmt* s = *st;
     const std::string fields[] = {r.id, r.tenant, r.channel, r.direction, r.caller, r.called,
@@ -285,6 +292,7 @@ class SqliteStore final : public Store {
     const std::string rest[] = {format_time(r.ended_at), r.flow,  r.ivr_path,  r.result, r.ended_by,
                                 r.queue,                 r.agent, r.recording, r.reason};
     for (int i = 0; i < 9; ++i) bind(s, i + 9, rest[i]);
+    bind(s, 18, r.transfer_target);
     if (sqlite3_step(s) != SQLITE_DONE) {
       return Status::error(path_ + ": saving interaction " + r.id + ": " + sqlite3_errmsg(db));
     }

@@ -36,11 +36,12 @@ struct InteractionRecord {
   std::string flow;
   std::string ivr_path;  // menu choices, "1>3"
   std::string result;    // completed, voicemail, transferred, abandoned-in-ivr, failed, ...
-  std::string ended_by;  // caller, system
+  std::string ended_by;  // caller, callee (the far end of a transfer), system
   std::string queue;
   std::string agent;
   std::string recording;  // path of the recording or voicemail, if any
   std::string reason;     // for failures
+  std::string transfer_target;  // where the call was transferred (result "transferred")
   std::map<std::string, std::string> variables;  // chosen in the IVR
 };
 

@@ -144,6 +144,44 @@ class ServeProcess {
   int exit_status_ = -1;
 };
 
+// A background process (SIPp as a callee), killed if still running at the end.
+class Background {
+ public:
+  explicit Background(std::vector<std::string> args) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  ~Background() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  // The exit status, waiting up to `limit`; -2 when still running.
+  int wait(std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int st = 0;
+      if (waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+      }
+      std::this_thread::sleep_for(20ms);  // polling a child's exit: there is no event to await
+    }
+    return -2;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
 // A caller's media: an RTP socket that records what it receives and sends DTMF and tones.
 class RtpPeer {
  public:
@@ -267,6 +305,18 @@ struct Caller {
   }
 };
 
+// acme.yaml with the transfer destination's port replaced, written into a temporary file.
+std::string config_with_far_port(uint16_t port) {
+  std::ifstream in(kConfig);
+  std::string text(std::istreambuf_iterator<char>(in), {});
+  const std::string from = "127.0.0.1:5999";
+  text.replace(text.find(from), from.size(), "127.0.0.1:" + std::to_string(port));
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("tamas-acme-" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(path) << text;
+  return path.string();
+}
+
 class ServeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -363,6 +413,41 @@ TEST_F(ServeTest, RefusalsHaveTheRightStatus) {
   Caller after;
   EXPECT_EQ(after.call(server_.port(), "100", "after-bad"), 200);
   EXPECT_EQ(after.hang_up(server_.port(), "100"), 200);
+}
+
+// Menu 3 transfers to an external SIP URI (allowed by transfer_allow): SIPp answers and echoes
+// the caller's audio back through the bridge; the caller hangs up and both legs end.
+TEST(ServeTransfer, ExternalTransferBridgesTheCallerToTheDestination) {
+  if (!test::have_sipp()) GTEST_SKIP() << "sipp is missing";
+  if (!std::filesystem::exists("/usr/bin/espeak-ng")) GTEST_SKIP() << "espeak-ng is missing";
+  const uint16_t far_port = test::free_port();
+  const uint16_t far_media = test::free_port();
+  Background callee({"/usr/bin/sipp", "-sn", "uas", "-rtp_echo", "-i", "127.0.0.1", "-p",
+                     std::to_string(far_port), "-mp", std::to_string(far_media), "-m", "1",
+                     "-nostdin", "-timeout", "40s", "-timeout_error"});
+  const std::string config = config_with_far_port(far_port);
+  ServeProcess server(config);
+  ASSERT_TRUE(server.ready()) << server.log();
+  Caller c;
+  ASSERT_EQ(c.call(server.port(), "100", "transfer-1"), 200);
+  c.rtp.listen(500ms);
+  c.rtp.send_digit('3');
+  // Talk for two seconds; what comes back is SIPp echoing it through the bridge.
+  std::thread talk([&] { c.rtp.send_tone(2000ms); });
+  c.rtp.listen(700ms);  // the transfer is placed and answered
+  auto [rms, packets] = c.rtp.listen(1000ms);
+  talk.join();
+  EXPECT_GT(packets, 20) << server.log();
+  EXPECT_GT(rms, 1000.0) << "the caller's tone, echoed by the destination";
+  EXPECT_EQ(c.hang_up(server.port(), "100"), 200);
+  EXPECT_EQ(callee.wait(20s), 0) << "SIPp's callee got its BYE";
+  auto records = server.wait_records(1);
+  ASSERT_EQ(records.size(), 1u) << server.log();
+  EXPECT_EQ(records[0]["result"], "transferred");
+  EXPECT_EQ(records[0]["ivr_path"], "3");
+  EXPECT_EQ(records[0]["ended_by"], "caller");
+  EXPECT_EQ(records[0]["transfer_target"], "sip:600@127.0.0.1:" + std::to_string(far_port));
+  std::filesystem::remove(config);
 }
 
 TEST_F(ServeTest, SigtermDrainsAndExitsZero) {

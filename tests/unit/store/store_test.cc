@@ -40,6 +40,7 @@ InteractionRecord sample(const std::string& id, const std::string& tenant, TimeP
   r.ended_by = "caller";
   r.recording = "/data/vm/" + id + ".wav";
   r.variables = {{"account", "4711"}, {"language", "fa"}};
+  r.transfer_target = "sip:600@gw.example.com";
   return r;
 }
 
@@ -67,6 +68,7 @@ TEST_F(StoreTest, InteractionsRoundTripWithFilters) {
   EXPECT_EQ(a.ended_at, t0 + 95s);
   EXPECT_EQ(a.ivr_path, "1>3");
   EXPECT_EQ(a.variables.at("account"), "4711");
+  EXPECT_EQ(a.transfer_target, "sip:600@gw.example.com");
   EXPECT_FALSE((*all)[2].answered_at.has_value());
   EXPECT_TRUE((*all)[2].variables.empty());
 
