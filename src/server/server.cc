@@ -8,6 +8,9 @@
 //  - the thread calling reload()/drain(): loads audio, then posts and waits.
 #include "server/server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -36,6 +39,29 @@ namespace {
 
 using namespace std::chrono_literals;
 using core::CallId;
+
+// The local IPv4 address the kernel would use to reach `peer` (no packet is sent: a UDP socket
+// is connected and asked its name). Empty when there is no route.
+std::string local_address_towards(const std::string& peer) {
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(9);
+  if (inet_pton(AF_INET, peer.c_str(), &to.sin_addr) != 1) return "";
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) {
+    sockaddr_in me{};
+    socklen_t len = sizeof me;
+    char buf[INET_ADDRSTRLEN] = {0};
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&me), &len) == 0 &&
+        inet_ntop(AF_INET, &me.sin_addr, buf, sizeof buf) != nullptr) {
+      out = buf;
+    }
+  }
+  ::close(fd);
+  return out;
+}
 
 TimePoint wall_now() {
   return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
@@ -249,14 +275,11 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     synth_ = std::move(*synth);
     if (Status s = audio_.preload(cfg); !s) return s;
 
-    advertised_ = cfg.sip.address == "0.0.0.0" || cfg.sip.address == "::" ? "127.0.0.1"
-                                                                           : cfg.sip.address;
-    if (advertised_ != cfg.sip.address) {
-      log::warn("SIP listens on every address; SDP offers 127.0.0.1 for media",
-                {{"listen", cfg.sip.address}});
-    }
+    // Listening on every address: RTP does too, and each call's SDP names the local address
+    // that routes to that caller.
+    wildcard_ = cfg.sip.address == "0.0.0.0" || cfg.sip.address == "::";
     media::EngineConfig mc;
-    mc.bind_address = advertised_;
+    mc.bind_address = wildcard_ ? "0.0.0.0" : cfg.sip.address;
     mc.port_min = cfg.rtp.port_min;
     mc.port_max = cfg.rtp.port_max;
     auto media = media::MediaEngine::start(mc, this);
@@ -457,6 +480,10 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     call.flow = route->number->flow;
     call.started = wall_now();
     call.local = *local;
+    if (wildcard_) {
+      call.local.address = local_address_towards(in.source_ip);
+      if (call.local.address.empty()) call.local.address = "127.0.0.1";
+    }
     call.agreed = *agreed;
     legs_[in.leg] = id;
     calls_.emplace(id, std::move(call));
@@ -791,7 +818,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       return;
     }
     sip::SdpAnswer offer;  // offered in the caller's codec, so the bridge needs no transcoding
-    offer.address = local->address;
+    offer.address = wildcard_ ? c->local.address : local->address;
     offer.port = local->port;
     offer.payload_type = c->agreed.payload_type;
     offer.encoding = c->agreed.encoding;
@@ -1001,7 +1028,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   std::atomic<uint64_t> calls_started_{0}, active_{0}, rejected_{0};
   AudioCache audio_;
   std::string node_;
-  std::string advertised_;
+  bool wildcard_ = false;  // SIP and RTP listen on every address
 
   std::mutex resolve_mu_;
   std::condition_variable resolve_cv_;

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "media/engine.h"
@@ -238,6 +240,32 @@ class RtpPeer {
     }
   }
 
+  // Receives for `d` and returns when the audio was loud (first and last 20 ms frame above
+  // `threshold` RMS, from the start), or {-1, -1} when it never was.
+  std::pair<int, int> loud_span_ms(Duration d, double threshold = 500) {
+    int first = -1, last = -1, frame = 0;
+    const auto deadline = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      auto pkt = sock_.receive(left);
+      if (!pkt) break;
+      std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(pkt->data()), pkt->size());
+      auto rtp = media::parse_rtp(bytes);
+      if (!rtp || rtp->header.payload_type != 0) continue;
+      std::vector<int16_t> pcm(rtp->payload.size());
+      media::decode(media::Codec::kPcmu, rtp->payload, pcm.data());
+      double sum = 0;
+      for (int16_t v : pcm) sum += static_cast<double>(v) * v;
+      if (!pcm.empty() && std::sqrt(sum / static_cast<double>(pcm.size())) > threshold) {
+        if (first < 0) first = frame * 20;
+        last = frame * 20;
+      }
+      frame++;
+    }
+    return {first, last};
+  }
+
   // A 440 Hz tone in PCMU, paced at 20 ms a packet, for `d`.
   void send_tone(Duration d, double amplitude = 8000) {
     const int frames = static_cast<int>(d.count() / 20);
@@ -349,6 +377,81 @@ TEST_F(ServeTest, MenuPromptIsHeardAndDigitTwoReachesSupport) {
   EXPECT_EQ(r["ended_by"], "system");
   EXPECT_EQ(r["variables"]["department"], "support");
   EXPECT_FALSE(r["answered_at"].is_null());
+}
+
+// 100, 200 and 300 start the same menu in English, Persian and Arabic: each caller hears a
+// prompt, and the three prompts are different recordings (their lengths differ).
+TEST_F(ServeTest, TheMenuIsSpokenInEnglishPersianAndArabic) {
+  std::map<std::string, std::pair<int, int>> spans;
+  std::mutex mu;
+  std::vector<std::thread> callers;
+  for (const std::string number : {"100", "200", "300"}) {
+    callers.emplace_back([&, number] {
+      Caller c;
+      if (c.call(server_.port(), number, "lang-" + number) != 200) return;
+      auto span = c.rtp.loud_span_ms(7000ms);
+      c.hang_up(server_.port(), number);
+      std::lock_guard<std::mutex> lock(mu);
+      spans[number] = span;
+    });
+  }
+  for (auto& t : callers) t.join();
+  ASSERT_EQ(spans.size(), 3u) << server_.log();
+  for (const auto& [number, span] : spans) {
+    EXPECT_GE(span.first, 0) << number << ": no prompt heard";
+    EXPECT_LT(span.first, 1000) << number << ": the prompt starts at once";
+  }
+  const int en = spans["100"].second, fa = spans["200"].second, ar = spans["300"].second;
+  EXPECT_GT(std::abs(en - fa), 300) << "en " << en << " ms, fa " << fa << " ms";
+  EXPECT_GT(std::abs(en - ar), 300) << "en " << en << " ms, ar " << ar << " ms";
+  EXPECT_GT(std::abs(fa - ar), 300) << "fa " << fa << " ms, ar " << ar << " ms";
+  auto records = server_.wait_records(3);
+  ASSERT_EQ(records.size(), 3u);
+  for (const auto& r : records) {
+    const std::string lang = r["variables"]["language"];
+    EXPECT_EQ(lang, r["called"] == "100" ? "en" : r["called"] == "200" ? "fa" : "ar");
+  }
+}
+
+// SIGHUP reloads: a good file adds a number; a bad file is refused and the old one keeps serving.
+TEST(ServeReload, SighupAppliesAGoodFileAndRefusesABadOne) {
+  if (!std::filesystem::exists("/usr/bin/espeak-ng")) GTEST_SKIP() << "espeak-ng is missing";
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("tamas-reload-" + std::to_string(::getpid()) + ".yaml");
+  std::ifstream in(kConfig);
+  const std::string original(std::istreambuf_iterator<char>(in), {});
+  std::ofstream(path) << original;
+  ServeProcess server(path.string());
+  ASSERT_TRUE(server.ready()) << server.log();
+  Caller before;
+  EXPECT_EQ(before.call(server.port(), "400", "reload-0"), 404);
+
+  std::string with_400 = original;
+  const std::string key = "\"100\": {flow: main}";
+  with_400.replace(with_400.find(key), key.size(), key + "\n      \"400\": {flow: main}");
+  std::ofstream(path) << with_400;
+  server.signal(SIGHUP);
+  int st = 0;
+  for (int i = 0; i < 100 && st != 200; ++i) {  // the reload is applied asynchronously
+    Caller c;
+    st = c.call(server.port(), "400", "reload-1-" + std::to_string(i));
+    if (st == 200) c.hang_up(server.port(), "400");
+  }
+  EXPECT_EQ(st, 200) << server.log();
+
+  std::ofstream(path) << "tenants: [ this is not: valid yaml";
+  server.signal(SIGHUP);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (server.log().find("reload refused") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);  // waiting for the log line: there is no other signal
+  }
+  EXPECT_NE(server.log().find("reload refused"), std::string::npos) << server.log();
+  Caller after;
+  EXPECT_EQ(after.call(server.port(), "400", "reload-2"), 200) << "the old configuration serves";
+  after.hang_up(server.port(), "400");
+  EXPECT_EQ(server.stop(SIGTERM), 0);
+  std::filesystem::remove(path);
 }
 
 TEST_F(ServeTest, SippCallerPressesTwoWithRfc2833) {
