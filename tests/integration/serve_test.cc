@@ -454,6 +454,30 @@ TEST(ServeReload, SighupAppliesAGoodFileAndRefusesABadOne) {
   std::filesystem::remove(path);
 }
 
+// A flow with `answer: early` plays its announcement in a 183 and refuses the call (503) without
+// ever answering it: the caller hears audio but is not charged.
+TEST_F(ServeTest, EarlyMediaAnnouncementWithoutAnswer) {
+  Caller c;
+  c.sip.send_to(server_.port(), test::invite("150", c.sip.port(), "early-1",
+                                             test::sdp_body(c.rtp.port())));
+  std::optional<std::string> progress;
+  for (int i = 0; i < 10 && !progress; ++i) {
+    auto msg = c.sip.receive(5s);
+    if (!msg) break;
+    if (UdpPeer::status_of(*msg) == 183) progress = *msg;
+  }
+  ASSERT_TRUE(progress.has_value()) << server_.log();
+  c.rtp.set_remote(progress->substr(progress->find("\r\n\r\n") + 4));
+  auto [rms, packets] = c.rtp.listen(1000ms);
+  EXPECT_GT(packets, 20);
+  EXPECT_GT(rms, 300.0) << "the announcement, before any answer";
+  EXPECT_EQ(c.sip.final_status("early-1"), 503);
+  auto records = server_.wait_records(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_TRUE(records[0]["answered_at"].is_null());
+  EXPECT_EQ(records[0]["result"], "completed");
+}
+
 TEST_F(ServeTest, SippCallerPressesTwoWithRfc2833) {
   if (!test::have_sipp()) GTEST_SKIP() << "sipp is missing";
   const std::string scenario = std::string(TAMAS_SOURCE_DIR) + "/tests/data/serve/sipp_dtmf.xml";
