@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libfmt-dev
-  libsofia-sip-ua-dev libspandsp-dev libsndfile1-dev libsamplerate0-dev libsqlite3-dev
+  libsofia-sip-ua-dev libssl-dev libspandsp-dev libsndfile1-dev libsamplerate0-dev libsqlite3-dev
   espeak-ng sip-tester libhowardhinnant-date-dev
 )
 

@@ -71,6 +71,28 @@ struct IncomingCall {
   uint16_t source_port = 0;
   Transport transport = Transport::kUdp;
   std::optional<std::string> sdp;  // the body, when it is application/sdp
+  std::string to_host;        // host part of the Request-URI (a tenant's domain, or an address)
+  std::string authorization;  // the Proxy-Authorization (else Authorization) value, if any
+};
+
+// A REGISTER, parsed; answered with Stack::respond_register.
+struct IncomingRegister {
+  uint64_t id = 0;
+  std::string to_user;  // the address-of-record's user (the extension)
+  std::string to_host;  // its host (a tenant's domain, or an address)
+  struct Contact {
+    std::string uri;
+    std::optional<uint32_t> expires;
+  };
+  std::vector<Contact> contacts;
+  bool wildcard = false;  // "Contact: *"
+  std::optional<uint32_t> expires;
+  std::string call_id;
+  uint32_t cseq = 0;
+  std::string authorization;  // the Authorization header's value, if any
+  std::string source_ip;
+  uint16_t source_port = 0;
+  Transport transport = Transport::kUdp;
 };
 
 enum class EndReason : uint8_t {
@@ -95,6 +117,8 @@ class Listener {
   virtual void on_incoming_call(const IncomingCall& call) = 0;
   // The leg is gone; its id will not be used again.
   virtual void on_call_ended(LegId leg, EndReason reason) = 0;
+  // A REGISTER. Answer it with Stack::respond_register, from any thread.
+  virtual void on_register(const IncomingRegister& reg) { (void)reg; }
   // A digit sent as SIP INFO (application/dtmf-relay or application/dtmf).
   virtual void on_info_digit(LegId leg, char digit) = 0;
   // A re-INVITE in an answered call, already answered with our last SDP; `sdp` is the peer's new
@@ -130,8 +154,14 @@ class Stack {
   static Result<std::unique_ptr<Stack>> start(const StackConfig& config, Listener* listener);
   virtual ~Stack() = default;  // hangs up what is left, shuts sofia-sip down, joins the thread
 
-  // Final failure response to an unanswered leg (e.g. 403, 404, 488, 503).
-  virtual void reject(LegId leg, int status, std::string phrase) = 0;
+  // Final failure response to an unanswered leg (e.g. 403, 404, 488, 503); `headers` are added
+  // whole ("Proxy-Authenticate: Digest ...").
+  virtual void reject(LegId leg, int status, std::string phrase,
+                      std::vector<std::string> headers = {}) = 0;
+  // The response to a REGISTER (200 with "Contact: <uri>;expires=N" headers, 401 with
+  // WWW-Authenticate headers, 423 with Min-Expires, ...).
+  virtual void respond_register(uint64_t id, int status, std::string phrase,
+                                std::vector<std::string> headers) = 0;
   virtual void ringing(LegId leg) = 0;                   // 180
   virtual void progress(LegId leg, std::string sdp) = 0;  // 183 with SDP (early media)
   virtual void answer(LegId leg, std::string sdp) = 0;    // 200 with SDP

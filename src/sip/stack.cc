@@ -90,13 +90,40 @@ class SofiaStack final : public Stack {
     return s;
   }
 
-  void reject(LegId leg, int status, std::string phrase) override {
+  void reject(LegId leg, int status, std::string phrase,
+              std::vector<std::string> headers) override {
     post([=, this] {
       Leg* l = find(leg);
       if (l == nullptr || l->responded) return;
       l->responded = true;
-      nua_respond(l->nh, status, phrase.c_str(), TAG_END());
+      const std::string extra = join_headers(headers);
+      nua_respond(l->nh, status, phrase.c_str(),
+                  TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())), TAG_END());
     });
+  }
+
+  void respond_register(uint64_t id, int status, std::string phrase,
+                        std::vector<std::string> headers) override {
+    post([=, this] {
+      auto it = registers_.find(id);
+      if (it == registers_.end()) return;
+      PendingRegister pending = it->second;
+      registers_.erase(it);
+      const std::string extra = join_headers(headers);
+      nua_respond(pending.nh, status, phrase.c_str(), NUTAG_WITH_SAVED(pending.saved),
+                  TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())), TAG_END());
+      nua_destroy_event(pending.saved);
+      nua_handle_destroy(pending.nh);
+    });
+  }
+
+  static std::string join_headers(const std::vector<std::string>& headers) {
+    std::string out;
+    for (const std::string& h : headers) {
+      if (h.find_first_of("\r\n") != std::string::npos) continue;  // one header per entry
+      out += h + "\r\n";
+    }
+    return out;
   }
 
   void ringing(LegId leg) override {
@@ -197,7 +224,8 @@ class SofiaStack final : public Stack {
     nua_ = nua_create(root_, &SofiaStack::on_event, reinterpret_cast<nua_magic_t*>(this),
                       NUTAG_URL(url.c_str()), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0),
                       NUTAG_AUTOACK(1), NUTAG_AUTOALERT(0), NUTAG_APPL_METHOD("INFO"),
-                      NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
+                      NUTAG_APPL_METHOD("REGISTER"),
+                      NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER"),
                       SIPTAG_USER_AGENT_STR(config_.user_agent.c_str()), TAG_END());
     if (nua_ == nullptr) {
       su_root_destroy(root_);
@@ -221,6 +249,13 @@ class SofiaStack final : public Stack {
 
   void begin_shutdown() {
     shutting_down_ = true;
+    for (auto& [id, pending] : registers_) {
+      nua_respond(pending.nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_SAVED(pending.saved),
+                  TAG_END());
+      nua_destroy_event(pending.saved);
+      nua_handle_destroy(pending.nh);
+    }
+    registers_.clear();
     for (auto& [id, leg] : legs_) {
       if (leg.answered) {
         nua_bye(leg.nh, TAG_END());
@@ -292,6 +327,9 @@ class SofiaStack final : public Stack {
         }
         break;
       }
+      case nua_i_register:
+        incoming_register(nua, nh, sip);
+        break;
       case nua_r_invite:
         if (leg != nullptr && leg->outgoing) outgoing_response(*leg, status, phrase, sip);
         break;
@@ -389,6 +427,67 @@ class SofiaStack final : public Stack {
     }
   }
 
+  // Where the current request came from.
+  static void source_of(nua_t* nua, std::string& ip, uint16_t& port, Transport& transport) {
+    msg_t* m = nua_current_request(nua);
+    if (m == nullptr) return;
+    su_addrinfo_t* ai = msg_addrinfo(m);
+    if (ai == nullptr || ai->ai_addr == nullptr || ai->ai_family != AF_INET) return;
+    char host[64] = {0};
+    const auto* sa = reinterpret_cast<const sockaddr_in*>(ai->ai_addr);
+    inet_ntop(AF_INET, &sa->sin_addr, host, sizeof host);
+    ip = host;
+    port = ntohs(sa->sin_port);
+    transport = ai->ai_protocol == IPPROTO_TCP ? Transport::kTcp : Transport::kUdp;
+  }
+
+  // The whole value of a header ("Digest username=...") as text, or "".
+  static std::string header_text(const sip_header_t* h) {
+    if (h == nullptr) return "";
+    su_home_t* home = static_cast<su_home_t*>(su_home_new(sizeof(su_home_t)));
+    char* text = sip_header_as_string(home, h);
+    std::string out = text ? text : "";
+    su_home_unref(home);
+    return out;
+  }
+
+  void incoming_register(nua_t* nua, nua_handle_t* nh, sip_t const* sip) {
+    if (sip == nullptr || sip->sip_to == nullptr) {
+      nua_respond(nh, SIP_400_BAD_REQUEST, NUTAG_WITH_THIS(nua), TAG_END());
+      nua_handle_destroy(nh);
+      return;
+    }
+    IncomingRegister reg;
+    reg.id = next_register_++;
+    reg.to_user = user_of(sip->sip_to->a_url);
+    if (sip->sip_to->a_url->url_host) reg.to_host = sip->sip_to->a_url->url_host;
+    su_home_t* home = static_cast<su_home_t*>(su_home_new(sizeof(su_home_t)));
+    for (const sip_contact_t* c = sip->sip_contact; c != nullptr; c = c->m_next) {
+      if (c->m_url->url_type == url_any) {
+        reg.wildcard = true;
+        continue;
+      }
+      IncomingRegister::Contact contact;
+      if (char* uri = url_as_string(home, c->m_url)) contact.uri = uri;
+      if (const char* e = msg_params_find(c->m_params, "expires=")) {
+        contact.expires = static_cast<uint32_t>(std::strtoul(e, nullptr, 10));
+      }
+      reg.contacts.push_back(std::move(contact));
+    }
+    su_home_unref(home);
+    if (sip->sip_expires) reg.expires = static_cast<uint32_t>(sip->sip_expires->ex_delta);
+    if (sip->sip_call_id && sip->sip_call_id->i_id) reg.call_id = sip->sip_call_id->i_id;
+    if (sip->sip_cseq) reg.cseq = sip->sip_cseq->cs_seq;
+    reg.authorization =
+        header_text(reinterpret_cast<const sip_header_t*>(sip->sip_authorization));
+    source_of(nua, reg.source_ip, reg.source_port, reg.transport);
+    // Answered later (from the listener's thread): keep the request (sofia's saved event).
+    PendingRegister& pending = registers_[reg.id];
+    pending.nh = nh;
+    nua_save_event(nua, pending.saved);
+    listener_->on_register(reg);
+  }
+
   void incoming(nua_t* nua, nua_handle_t* nh, sip_t const* sip) {
     if (shutting_down_) {
       nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(nua), TAG_END());
@@ -411,24 +510,21 @@ class SofiaStack final : public Stack {
         call.from_user = user_of(sip->sip_from->a_url);
         if (sip->sip_from->a_display) call.from_display = sip->sip_from->a_display;
       }
-      if (sip->sip_request) call.to_user = user_of(sip->sip_request->rq_url);
+      if (sip->sip_request) {
+        call.to_user = user_of(sip->sip_request->rq_url);
+        if (sip->sip_request->rq_url->url_host) {
+          call.to_host = sip->sip_request->rq_url->url_host;
+        }
+      }
+      call.authorization = header_text(reinterpret_cast<const sip_header_t*>(
+          sip->sip_proxy_authorization ? static_cast<const void*>(sip->sip_proxy_authorization)
+                                       : static_cast<const void*>(sip->sip_authorization)));
       if (sip->sip_payload && sip->sip_content_type && sip->sip_content_type->c_type &&
           std::strcmp(sip->sip_content_type->c_type, "application/sdp") == 0) {
         call.sdp = std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
       }
     }
-    if (msg_t* m = nua_current_request(nua)) {
-      if (su_addrinfo_t* ai = msg_addrinfo(m); ai != nullptr && ai->ai_addr != nullptr) {
-        char host[64] = {0};
-        const auto* sa = reinterpret_cast<const sockaddr_in*>(ai->ai_addr);
-        if (ai->ai_family == AF_INET) {
-          inet_ntop(AF_INET, &sa->sin_addr, host, sizeof host);
-          call.source_port = ntohs(sa->sin_port);
-        }
-        call.source_ip = host;
-        call.transport = ai->ai_protocol == IPPROTO_TCP ? Transport::kTcp : Transport::kUdp;
-      }
-    }
+    source_of(nua, call.source_ip, call.source_port, call.transport);
     listener_->on_incoming_call(call);
   }
 
@@ -444,6 +540,12 @@ class SofiaStack final : public Stack {
   nua_t* nua_ = nullptr;
   std::unordered_map<LegId, Leg> legs_;  // node-based: Leg addresses are stable (hmagic)
   std::atomic<LegId> next_leg_{1};       // any thread (invite() hands out ids at once)
+  struct PendingRegister {
+    nua_handle_t* nh = nullptr;
+    nua_saved_event_t saved[1] = {nullptr};
+  };
+  std::unordered_map<uint64_t, PendingRegister> registers_;  // REGISTERs waiting for an answer
+  uint64_t next_register_ = 1;
   bool shutting_down_ = false;
 
   std::atomic<uint64_t> calls_in_{0};

@@ -125,6 +125,17 @@ class TestListener : public Listener {
     ended_[leg] = reason;
     cv_.notify_all();
   }
+  void on_register(const IncomingRegister& reg) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      registers_.push_back(reg);
+    }
+    stack->respond_register(reg.id, 200, "OK", {});
+  }
+  std::vector<IncomingRegister> registers() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return registers_;
+  }
   void on_reinvite(LegId leg, const std::string& sdp) override {
     std::lock_guard<std::mutex> lock(mu_);
     reinvites_[leg].push_back(sdp);
@@ -163,6 +174,7 @@ class TestListener : public Listener {
   std::map<LegId, EndReason> ended_;
   std::map<LegId, std::string> digits_;
   std::map<LegId, std::vector<std::string>> reinvites_;
+  std::vector<IncomingRegister> registers_;
 
  public:
   // Outgoing legs.
@@ -376,6 +388,38 @@ TEST(Stack, CancellingARingingOutgoingCall) {
   EXPECT_EQ(a->listener.ended().at(leg), EndReason::kLocal);
   ASSERT_TRUE(b->listener.wait_ended(1));
   EXPECT_EQ(b->listener.ended().begin()->second, EndReason::kRemoteCancel);
+}
+
+TEST(Stack, RegisterIsParsedAndAnsweredByTheListener) {
+  auto r = start_stack();
+  ASSERT_TRUE(r->stack);
+  UdpPeer peer;
+  const std::string lp = std::to_string(peer.port());
+  peer.send_to(r->port,
+               "REGISTER sip:demo SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:" + lp +
+                   ";branch=z9hG4bK-reg1;rport\r\nMax-Forwards: 70\r\n"
+                   "From: <sip:1001@demo>;tag=r1\r\nTo: <sip:1001@demo>\r\nCall-ID: reg-1\r\n"
+                   "CSeq: 7 REGISTER\r\nContact: <sip:1001@127.0.0.1:" + lp +
+                   ">;expires=120\r\nExpires: 300\r\n"
+                   "Authorization: Digest username=\"1001\", realm=\"demo\", nonce=\"abc\", "
+                   "uri=\"sip:demo\", response=\"0123456789abcdef0123456789abcdef\"\r\n"
+                   "Content-Length: 0\r\n\r\n");
+  EXPECT_EQ(peer.final_status("reg-1", "REGISTER"), 200);
+  auto regs = r->listener.registers();
+  ASSERT_EQ(regs.size(), 1u);
+  EXPECT_EQ(regs[0].to_user, "1001");
+  EXPECT_EQ(regs[0].to_host, "demo");
+  EXPECT_EQ(regs[0].call_id, "reg-1");
+  EXPECT_EQ(regs[0].cseq, 7u);
+  ASSERT_TRUE(regs[0].expires.has_value());
+  EXPECT_EQ(*regs[0].expires, 300u);
+  ASSERT_EQ(regs[0].contacts.size(), 1u);
+  EXPECT_EQ(regs[0].contacts[0].uri, "sip:1001@127.0.0.1:" + lp);
+  EXPECT_EQ(regs[0].contacts[0].expires.value_or(0), 120u);
+  EXPECT_NE(regs[0].authorization.find("username=\"1001\""), std::string::npos)
+      << regs[0].authorization;
+  EXPECT_EQ(regs[0].source_ip, "127.0.0.1");
+  EXPECT_EQ(regs[0].source_port, peer.port());
 }
 
 // RFC 4475: every torture message gets a sensible answer (or none, for the ones a UA must not
