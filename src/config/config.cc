@@ -137,6 +137,27 @@ const Trunk* TenantConfig::trunk_for_source(std::string_view address) const {
   return nullptr;
 }
 
+const QueueSpec* TenantConfig::find_queue(std::string_view queue_id) const {
+  for (const QueueSpec& q : queues) {
+    if (q.id == queue_id) return &q;
+  }
+  return nullptr;
+}
+
+const AgentSpec* TenantConfig::find_agent(std::string_view extension) const {
+  for (const AgentSpec& a : agents) {
+    if (a.extension == extension) return &a;
+  }
+  return nullptr;
+}
+
+const TenantConfig* ServerConfig::tenant_for_realm(std::string_view realm) const {
+  for (const TenantConfig& t : tenants) {
+    if (t.realm == realm) return &t;
+  }
+  return nullptr;
+}
+
 std::optional<ServerConfig::Route> ServerConfig::route(std::string_view number) const {
   for (const TenantConfig& t : tenants) {
     for (const NumberRoute& n : t.numbers) {
@@ -471,6 +492,12 @@ class Parser {
       TenantConfig t = tenant(tenants[i], p);
       for (const TenantConfig& other : cfg.tenants) {
         if (other.id == t.id) fail(tenants[i], p + ".id", "tenant '" + t.id + "' given twice");
+        if (other.realm == t.realm) {
+          // Phones name the realm in their credentials: it must say which tenant they belong to.
+          throw ParseError{
+              line(p + ".realm"), p + ".realm",
+              "realm '" + t.realm + "' is already the realm of tenant '" + other.id + "'"};
+        }
       }
       for (const NumberRoute& n : t.numbers) {
         const std::string np = p + ".numbers." + n.number;
@@ -590,10 +617,11 @@ class Parser {
   // ---- Tenants ----
 
   TenantConfig tenant(const YAML::Node& node, const std::string& path) {
-    Fields f(node, path,
-             {"id", "language", "time_zone", "trunks", "numbers", "prompts", "calendars",
-              "transfer_allow", "flows"},
-             lines_);
+    Fields f(
+        node, path,
+        {"id", "language", "time_zone", "trunks", "numbers", "prompts", "calendars",
+         "transfer_allow", "flows", "queues", "agents", "break_reasons", "feature_codes", "realm"},
+        lines_);
     TenantConfig t;
     t.id = name(f.require("id"), f.path("id"));
     if (auto n = f.get("language")) t.language = language(*n, f.path("language"));
@@ -639,6 +667,8 @@ class Parser {
     }
     prompt_uses_.clear();
     trunk_uses_.clear();
+    queue_uses_.clear();
+    overflow_uses_.clear();
     for_each_entry(flows, f.path("flows"), "flow names to flows", lines_,
                    [&](const YAML::Node& key, const YAML::Node& value, const std::string& p) {
                      set->flows[key.Scalar()] = flow(key.Scalar(), value, p);
@@ -653,6 +683,46 @@ class Parser {
                        set->numbers[r.number] = r.flow;
                        t.numbers.push_back(std::move(r));
                      });
+    }
+    t.realm = t.id;
+    if (auto n = f.get("realm")) t.realm = realm(*n, f.path("realm"));
+    if (auto n = f.get("break_reasons")) {
+      t.break_reasons = break_reasons(*n, f.path("break_reasons"));
+    }
+    if (auto n = f.get("feature_codes")) {
+      t.feature_codes = feature_codes(*n, f.path("feature_codes"));
+    }
+    if (auto n = f.get("queues")) {
+      for_each_item(*n, f.path("queues"), "queues",
+                    [&](const YAML::Node& item, const std::string& p) {
+                      QueueSpec q = queue(item, p);
+                      if (t.find_queue(q.id) != nullptr) {
+                        fail(item, p + ".id", "queue '" + q.id + "' given twice");
+                      }
+                      t.queues.push_back(std::move(q));
+                    });
+    }
+    for (const QueueUse& u : overflow_uses_) {
+      if (t.find_queue(u.use.id) == nullptr) {
+        throw ParseError{u.use.line, u.use.path,
+                         "no queue '" + u.use.id + "' in tenant '" + t.id + "'"};
+      }
+      if (u.use.id == u.from) {
+        throw ParseError{u.use.line, u.use.path, "a queue cannot overflow into itself"};
+      }
+    }
+    if (auto n = f.get("agents")) {
+      for_each_item(*n, f.path("agents"), "agents",
+                    [&](const YAML::Node& item, const std::string& p) {
+                      AgentSpec a = agent(item, p, t);
+                      t.agents.push_back(std::move(a));
+                    });
+    }
+    for (const PromptUse& u : queue_uses_) {
+      if (t.find_queue(u.id) == nullptr) {
+        throw ParseError{u.line, u.path,
+                         "no queue '" + u.id + "' in tenant '" + t.id + "' (see `queues:`)"};
+      }
     }
     for (const PromptUse& u : prompt_uses_) {
       if (t.prompts.count(u.id) == 0) {
@@ -730,6 +800,325 @@ class Parser {
     Fields f(value, path, {"flow", "language"}, lines_);
     r.flow = name(f.require("flow"), f.path("flow"));
     if (auto n = f.get("language")) r.language = language(*n, f.path("language"));
+    return r;
+  }
+
+  // ---- Queues, agents, feature codes ----
+
+  // A prompt id of the tenant, checked once all prompts are known.
+  std::string prompt_id(const YAML::Node& node, const std::string& path) {
+    std::string id = name(node, path);
+    prompt_uses_.push_back({id, line_of(node), path});
+    return id;
+  }
+
+  QueueSpec queue(const YAML::Node& node, const std::string& path) {
+    Fields f(node, path,
+             {"id", "strategy", "sl_seconds", "wrap_up", "ring_timeout", "max_no_answer",
+              "retry_after", "max_wait", "max_waiting", "join_empty", "leave_empty", "skills",
+              "escalation", "music", "announce", "messages", "recording"},
+             lines_);
+    QueueSpec q;
+    q.id = name(f.require("id"), f.path("id"));
+    core::QueueConfig& r = q.routing;
+    r.name = q.id;
+    if (auto n = f.get("strategy")) {
+      const std::string& s = scalar(*n, f.path("strategy"), "a strategy");
+      auto st = core::strategy_from_string(s);
+      if (!st) {
+        fail(*n, f.path("strategy"),
+             "unknown strategy '" + s +
+                 "' (expected one of longest-idle, ring-all, round-robin, fewest-contacts, "
+                 "least-talk-time, linear, random, best-skill)");
+      }
+      r.strategy = *st;
+    }
+    if (auto n = f.get("sl_seconds")) r.sl_threshold = positive_duration(*n, f.path("sl_seconds"));
+    if (auto n = f.get("wrap_up")) r.wrap_up = duration(*n, f.path("wrap_up"));
+    if (auto n = f.get("ring_timeout")) {
+      r.ring_timeout = positive_duration(*n, f.path("ring_timeout"));
+    }
+    if (auto n = f.get("max_no_answer")) {
+      r.max_no_answer = static_cast<uint32_t>(integer(*n, f.path("max_no_answer"), 0, 100));
+    }
+    if (auto n = f.get("retry_after")) r.retry_after = duration(*n, f.path("retry_after"));
+    if (auto n = f.get("max_wait")) r.max_wait = duration(*n, f.path("max_wait"));
+    if (auto n = f.get("max_waiting")) {
+      r.max_waiting = static_cast<uint32_t>(integer(*n, f.path("max_waiting"), 0, 1000000));
+    }
+    if (auto n = f.get("join_empty")) r.join_empty = empty_policy(*n, f.path("join_empty"));
+    if (auto n = f.get("leave_empty")) r.leave_empty = empty_policy(*n, f.path("leave_empty"));
+    if (auto n = f.get("skills")) {
+      for_each_entry(*n, f.path("skills"), "skill names to minimum levels", lines_,
+                     [&](const YAML::Node& key, const YAML::Node& value, const std::string& p) {
+                       q.skills.emplace_back(key.Scalar(),
+                                             static_cast<uint8_t>(integer(value, p, 1, 10)));
+                     });
+    }
+    if (auto n = f.get("escalation")) {
+      for_each_item(*n, f.path("escalation"), "escalation steps",
+                    [&](const YAML::Node& item, const std::string& p) {
+                      q.escalation.push_back(escalation_step(item, p, q.id));
+                    });
+    }
+    if (auto n = f.get("music")) q.music = prompt_id(*n, f.path("music"));
+    if (auto n = f.get("announce")) {
+      Fields a(*n, f.path("announce"),
+               {"position", "wait_time", "first_after", "every", "only_if_changed"}, lines_);
+      if (auto v = a.get("position")) q.announce.position = boolean(*v, a.path("position"));
+      if (auto v = a.get("wait_time")) q.announce.wait_time = boolean(*v, a.path("wait_time"));
+      if (auto v = a.get("first_after")) {
+        q.announce.first_after = duration(*v, a.path("first_after"));
+      }
+      if (auto v = a.get("every")) q.announce.every = positive_duration(*v, a.path("every"));
+      if (auto v = a.get("only_if_changed")) {
+        q.announce.only_if_changed = boolean(*v, a.path("only_if_changed"));
+      }
+    }
+    if (auto n = f.get("messages")) {
+      Fields m(*n, f.path("messages"), {"every", "prompts"}, lines_);
+      if (auto v = m.get("every")) q.messages.every = positive_duration(*v, m.path("every"));
+      const YAML::Node prompts = m.require("prompts");
+      if (prompts.IsScalar()) {
+        q.messages.prompts.push_back(prompt_id(prompts, m.path("prompts")));
+      } else {
+        if (!prompts.IsSequence() || prompts.size() == 0) {
+          fail(prompts, m.path("prompts"),
+               "expected a list of prompt ids, got " + describe(prompts));
+        }
+        for_each_item(prompts, m.path("prompts"), "prompt ids",
+                      [&](const YAML::Node& item, const std::string& p) {
+                        q.messages.prompts.push_back(prompt_id(item, p));
+                      });
+      }
+    }
+    if (auto n = f.get("recording")) {
+      Fields rec(*n, f.path("recording"), {"enabled", "mode", "announce"}, lines_);
+      if (auto v = rec.get("enabled")) q.recording.enabled = boolean(*v, rec.path("enabled"));
+      if (auto v = rec.get("mode")) {
+        const std::string& s = scalar(*v, rec.path("mode"), "stereo or mono");
+        if (s == "stereo") {
+          q.recording.mode = RecordingMode::kStereo;
+        } else if (s == "mono") {
+          q.recording.mode = RecordingMode::kMono;
+        } else {
+          fail(*v, rec.path("mode"),
+               "unknown recording mode '" + s + "' (expected one of stereo, mono)");
+        }
+      }
+      if (auto v = rec.get("announce")) {
+        q.recording.announce = prompt_id(*v, rec.path("announce"));
+      }
+    }
+    return q;
+  }
+
+  core::EmptyPolicy empty_policy(const YAML::Node& node, const std::string& path) {
+    const std::string& s = scalar(node, path, "an empty-queue policy");
+    auto p = core::empty_policy_from_string(s);
+    if (!p) {
+      fail(node, path,
+           "unknown policy '" + s +
+               "' (expected one of ignore, no-agents-logged-in, no-agents-available)");
+    }
+    return *p;
+  }
+
+  EscalationSpec escalation_step(const YAML::Node& node, const std::string& path,
+                                 const std::string& queue_id) {
+    using Action = core::EscalationStep::Action;
+    Fields f(node, path, {"after", "action", "amount", "queue", "branch"}, lines_);
+    EscalationSpec e;
+    e.after = duration(f.require("after"), f.path("after"));
+    const YAML::Node action = f.require("action");
+    const std::string& a = scalar(action, f.path("action"), "an escalation action");
+    if (a == "next-tier") {
+      e.action = Action::kNextTier;
+    } else if (a == "lower-skill") {
+      e.action = Action::kLowerSkill;
+    } else if (a == "overflow") {
+      e.action = Action::kOverflow;
+    } else if (a == "exit") {
+      e.action = Action::kExit;
+    } else {
+      fail(action, f.path("action"),
+           "unknown action '" + a + "' (expected one of next-tier, lower-skill, overflow, exit)");
+    }
+    if (auto n = f.get("amount")) {
+      if (e.action != Action::kNextTier && e.action != Action::kLowerSkill) {
+        fail(*n, f.path("amount"), "`amount` goes with next-tier or lower-skill");
+      }
+      e.amount = static_cast<uint8_t>(integer(*n, f.path("amount"), 1, 10));
+    }
+    if (auto n = f.get("queue")) {
+      if (e.action != Action::kOverflow) {
+        fail(*n, f.path("queue"), "`queue` goes with action overflow");
+      }
+      e.overflow_queue = name(*n, f.path("queue"));
+      overflow_uses_.push_back({{e.overflow_queue, line_of(*n), f.path("queue")}, queue_id});
+    } else if (e.action == Action::kOverflow) {
+      fail(node, f.path("queue"), "action overflow needs `queue` (a queue of the tenant)");
+    }
+    if (auto n = f.get("branch")) {
+      if (e.action != Action::kExit) fail(*n, f.path("branch"), "`branch` goes with action exit");
+      e.branch = name(*n, f.path("branch"));
+    }
+    return e;
+  }
+
+  static bool all_digits(std::string_view s) {
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  }
+
+  AgentSpec agent(const YAML::Node& node, const std::string& path, const TenantConfig& t) {
+    Fields f(node, path,
+             {"extension", "password", "name", "skills", "queues", "wrap_up", "capacity"}, lines_);
+    AgentSpec a;
+    {
+      const YAML::Node n = f.require("extension");
+      a.extension = scalar(n, f.path("extension"), "an extension of digits such as 1001");
+      if (!all_digits(a.extension) || a.extension.size() > 15) {
+        fail(n, f.path("extension"),
+             "expected an extension of 1 to 15 digits such as 1001, got " + describe(n));
+      }
+      const auto collide = [&](const std::string& what) {
+        fail(n, f.path("extension"), "extension '" + a.extension + "' is already " + what);
+      };
+      if (const AgentSpec* other = t.find_agent(a.extension); other != nullptr) {
+        collide("the extension of agent '" + other->name + "'");
+      }
+      for (const NumberRoute& r : t.numbers) {
+        if (r.number == a.extension) collide("a number of the tenant");
+      }
+      const FeatureCodes& c = t.feature_codes;
+      for (const auto& [code_name, code] :
+           {std::pair{"login", &c.login}, std::pair{"logout", &c.logout},
+            std::pair{"pause", &c.pause}, std::pair{"resume", &c.resume}}) {
+        if (*code == a.extension) collide(std::string("the feature code ") + code_name);
+      }
+      if (a.extension.size() == c.pause.size() + 1 && a.extension.rfind(c.pause, 0) == 0) {
+        collide("the feature code pause followed by a break reason");
+      }
+    }
+    {
+      const YAML::Node n = f.require("password");
+      a.password = scalar(n, f.path("password"), "a SIP password");
+      if (a.password.empty()) fail(n, f.path("password"), "the SIP password must not be empty");
+    }
+    a.name = a.extension;
+    if (auto n = f.get("name")) a.name = name(*n, f.path("name"));
+    if (auto n = f.get("skills")) {
+      for_each_entry(*n, f.path("skills"), "skill names to levels", lines_,
+                     [&](const YAML::Node& key, const YAML::Node& value, const std::string& p) {
+                       a.skills.emplace_back(key.Scalar(),
+                                             static_cast<uint8_t>(integer(value, p, 1, 10)));
+                     });
+    }
+    if (auto n = f.get("queues")) {
+      for_each_item(*n, f.path("queues"), "queues",
+                    [&](const YAML::Node& item, const std::string& p) {
+                      AgentMembershipSpec m;
+                      YAML::Node q = item;
+                      std::string qp = p;
+                      if (item.IsMap()) {
+                        Fields mf(item, p, {"queue", "tier"}, lines_);
+                        q = mf.require("queue");
+                        qp = mf.path("queue");
+                        if (auto tier = mf.get("tier")) {
+                          m.tier = static_cast<uint8_t>(integer(*tier, mf.path("tier"), 1, 99));
+                        }
+                      }
+                      m.queue = name(q, qp);
+                      if (t.find_queue(m.queue) == nullptr) {
+                        fail(q, qp, "no queue '" + m.queue + "' in tenant '" + t.id + "'");
+                      }
+                      for (const AgentMembershipSpec& other : a.queues) {
+                        if (other.queue == m.queue) {
+                          fail(q, qp, "queue '" + m.queue + "' is listed twice");
+                        }
+                      }
+                      a.queues.push_back(std::move(m));
+                    });
+    }
+    if (auto n = f.get("wrap_up")) a.wrap_up = duration(*n, f.path("wrap_up"));
+    if (auto n = f.get("capacity")) {
+      for_each_entry(*n, f.path("capacity"), "channels to contacts", lines_,
+                     [&](const YAML::Node& key, const YAML::Node& value, const std::string& p) {
+                       auto ch = core::channel_from_string(key.Scalar());
+                       if (!ch) {
+                         fail(key, p,
+                              "unknown channel (expected one of voice, chat, email, sms, "
+                              "callback)");
+                       }
+                       a.capacity[static_cast<size_t>(*ch)] =
+                           static_cast<uint8_t>(integer(value, p, 0, 100));
+                     });
+    }
+    return a;
+  }
+
+  std::vector<std::string> break_reasons(const YAML::Node& node, const std::string& path) {
+    if (!node.IsSequence() || node.size() == 0) {
+      fail(node, path, "expected a list of break reasons, got " + describe(node));
+    }
+    std::vector<std::string> out;
+    for_each_item(node, path, "break reasons", [&](const YAML::Node& item, const std::string& p) {
+      std::string r = name(item, p);
+      if (r == "no answer") {
+        fail(item, p, "'no answer' is the router's own reason (for missed offers); choose another");
+      }
+      if (std::find(out.begin(), out.end(), r) != out.end()) {
+        fail(item, p, "break reason '" + r + "' given twice");
+      }
+      out.push_back(std::move(r));
+    });
+    return out;
+  }
+
+  FeatureCodes feature_codes(const YAML::Node& node, const std::string& path) {
+    Fields f(node, path, {"login", "logout", "pause", "resume"}, lines_);
+    FeatureCodes c;
+    const std::pair<const char*, std::string*> codes[] = {
+        {"login", &c.login}, {"logout", &c.logout}, {"pause", &c.pause}, {"resume", &c.resume}};
+    for (const auto& [key, code] : codes) {
+      auto n = f.get(key);
+      if (!n) continue;
+      *code = scalar(*n, f.path(key), "a code such as *11");
+      if (code->empty() || code->size() > 16 ||
+          code->find_first_not_of("0123456789*#") != std::string::npos) {
+        fail(*n, f.path(key), "expected a code of 0-9, * and # such as *11, got " + describe(*n));
+      }
+    }
+    // Unique, and none a prefix of another: a phone dials the digits of one code, and pause may
+    // be followed by a digit for the break reason.
+    for (size_t i = 0; i < std::size(codes); ++i) {
+      for (size_t j = 0; j < std::size(codes); ++j) {
+        if (i == j) continue;
+        const std::string& a = *codes[i].second;
+        const std::string& b = *codes[j].second;
+        if (a == b && j < i) {
+          const std::string p = f.path(codes[i].first);
+          throw ParseError{line(p), p, "'" + a + "' is already the code for " + codes[j].first};
+        }
+        if (a != b && b.rfind(a, 0) == 0) {
+          const std::string p = f.path(f.has(codes[i].first) ? codes[i].first : codes[j].first);
+          throw ParseError{line(p), p,
+                           "'" + a + "' (" + codes[i].first + ") is the start of '" + b + "' (" +
+                               codes[j].first + "): a phone could not tell them apart"};
+        }
+      }
+    }
+    return c;
+  }
+
+  std::string realm(const YAML::Node& node, const std::string& path) {
+    std::string r = name(node, path);
+    for (char ch : r) {
+      if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f || ch == '"' || ch == '\\') {
+        fail(node, path, "a realm may not hold quotes, backslashes or control characters");
+      }
+    }
     return r;
   }
 
@@ -1116,17 +1505,34 @@ class Parser {
       return n;
     }
     if (type == "queue") {
-      Fields f(node, path, {"queue", "priority", "on_exit", "branches"}, lines_);
+      Fields f(node, path, {"queue", "priority", "on_exit", "branches", "keys"}, lines_);
       core::QueueNode n;
       n.queue = name(f.require("queue"), f.path("queue"));
+      queue_uses_.push_back({n.queue, f.key_line("queue"), f.path("queue")});
       if (auto v = f.get("priority")) {
-        n.priority = static_cast<int32_t>(integer(*v, f.path("priority"), -1000, 1000));
+        if (v->IsScalar() && v->Scalar().find("${") != std::string::npos) {
+          n.priority_from = v->Scalar();  // read when the call enters the queue
+        } else {
+          n.priority = static_cast<int32_t>(
+              integer(*v, f.path("priority"), core::kMinQueuePriority, core::kMaxQueuePriority));
+        }
       }
       n.on_exit = optional_name(f, "on_exit");
       if (auto v = f.get("branches")) {
         for_each_entry(*v, f.path("branches"), "exit names to nodes", lines_,
                        [&](const YAML::Node& key, const YAML::Node& value, const std::string& p) {
                          n.branches[key.Scalar()] = name(value, p);
+                       });
+      }
+      if (auto v = f.get("keys")) {
+        for_each_entry(*v, f.path("keys"), "keys to nodes", lines_,
+                       [&](const YAML::Node& key, const YAML::Node& value, const std::string& p) {
+                         const std::string& d = key.Scalar();
+                         if (d.size() != 1 || std::string_view("0123456789*#").find(d[0]) ==
+                                                  std::string_view::npos) {
+                           fail(key, p, "an exit key is one key: 0-9, * or #");
+                         }
+                         n.keys[d[0]] = name(value, p);
                        });
       }
       return n;
@@ -1205,6 +1611,12 @@ class Parser {
   std::map<std::string, core::UtcOffsetTable> zones_;
   std::vector<PromptUse> prompt_uses_;
   std::vector<PromptUse> trunk_uses_;
+  std::vector<PromptUse> queue_uses_;  // flow queue nodes
+  struct QueueUse {
+    PromptUse use;     // the queue named
+    std::string from;  // the queue naming it
+  };
+  std::vector<QueueUse> overflow_uses_;  // escalation steps
 };
 
 std::string located(std::string_view file, int line, const std::string& message) {

@@ -2,12 +2,17 @@
 //
 // The format is documented field by field in docs/configuration.md. Loading is strict: an unknown
 // key, a value of the wrong type, a missing field, a name that refers to nothing (a number to no
-// flow, a flow node to no node, a prompt to no prompt), a prompt file that does not exist, an
+// flow, a flow node to no node, a prompt to no prompt, a queue node or an agent to no queue), a
+// duplicate (queue id, agent extension, feature code), a prompt file that does not exist, an
 // invalid regex, CIDR, time zone or language is an error naming file, line and field path:
 //   demo.yaml:42: tenants[0].flows.main.nodes.menu.options.1: no node 'sales2' in flow 'main'
 // Text prompts are synthesized with espeak-ng while loading (cached under data_dir/prompts), so a
 // loaded configuration has a WAV file for every prompt. Time zones are resolved from the system tz
 // database into offset tables (core/flow/calendar.h) while loading.
+//
+// Per tenant it also holds the queues, agents (with their SIP passwords), break reasons, feature
+// codes and SIP realm, as plain data named by strings (QueueSpec, AgentSpec) for the server to add
+// to its core::Router.
 //
 // The result is plain data; each tenant's flows are an immutable shared FlowSet that calls keep
 // across a reload. Loading does file and process IO (reads the file, stats prompt files, runs
@@ -26,6 +31,8 @@
 #include "common/status.h"
 #include "common/time.h"
 #include "core/flow/flow.h"
+#include "core/model/types.h"
+#include "core/routing/router.h"
 
 namespace tamas::config {
 
@@ -99,6 +106,86 @@ struct PromptEntry {
   std::optional<PromptSource> any;  // `file:` without a language: used for every language
 };
 
+// ---- Queues and agents (plain data; the server adds them to a core::Router) --------------------
+//
+// Skills, queues and agents are named here, not numbered: core ids are handed out by the Router
+// when the server adds them. Every name was checked at load (a queue an agent, an escalation step
+// or a flow names exists in the tenant; every prompt id exists), so the server can resolve them
+// without failing on a dangling name.
+
+// One escalation step of a queue (core::EscalationStep with the overflow queue by name).
+struct EscalationSpec {
+  Duration after{};  // counted from when the task joined the queue
+  core::EscalationStep::Action action = core::EscalationStep::Action::kNextTier;
+  uint8_t amount = 1;          // kNextTier: tiers to open; kLowerSkill: levels to lower
+  std::string overflow_queue;  // kOverflow: a queue id of the same tenant (never the queue itself)
+  std::string branch;          // kExit: QueueNode::branches key; empty = the node's on_exit
+};
+
+// Position and expected-wait announcements while a caller waits.
+struct AnnounceSpec {
+  bool position = false;   // "you are number N in the queue"
+  bool wait_time = false;  // "your expected wait is about M minutes"
+  Duration first_after{};  // the first announcement, after joining
+  Duration every = std::chrono::seconds(30);
+  bool only_if_changed = true;  // skip an announcement that would say the same as the last one
+  bool enabled() const { return position || wait_time; }
+};
+
+// Periodic information messages, played in turn (prompt ids of the tenant).
+struct MessagesSpec {
+  Duration every = std::chrono::seconds(60);
+  std::vector<std::string> prompts;  // empty = none
+};
+
+enum class RecordingMode : uint8_t {
+  kStereo,  // caller on the left channel, agent on the right
+  kMono,    // both mixed
+};
+
+struct RecordingSpec {
+  bool enabled = true;  // record calls connected through this queue
+  RecordingMode mode = RecordingMode::kStereo;
+  std::string announce;  // a prompt id played to the caller on joining ("may be recorded"), or ""
+};
+
+struct QueueSpec {
+  std::string id;  // unique in the tenant; the flow queue node's `queue:`
+  // Everything but skills and escalation (which need core ids): name = id.
+  core::QueueConfig routing;
+  std::vector<std::pair<std::string, uint8_t>> skills;  // skill name, minimum level 1..10
+  std::vector<EscalationSpec> escalation;               // in file order
+  std::string music;  // a prompt id of the tenant, looped while waiting; "" = the server's tone
+  AnnounceSpec announce;
+  MessagesSpec messages;
+  RecordingSpec recording;
+};
+
+struct AgentMembershipSpec {
+  std::string queue;  // a queue id of the tenant
+  uint8_t tier = 1;   // 1 = first choice
+};
+
+struct AgentSpec {
+  std::string extension;  // digits, unique in the tenant; the SIP user name and the router's name
+  std::string password;   // SIP digest password (never empty)
+  std::string name;       // display name; the extension when not given
+  std::vector<std::pair<std::string, uint8_t>> skills;  // skill name, level 1..10
+  std::vector<AgentMembershipSpec> queues;              // in file order, each queue once
+  std::optional<Duration> wrap_up;                      // overrides the queues' wrap-up
+  // Contacts of each channel at once, indexed by core::Channel (core::AgentConfig's defaults).
+  std::array<uint8_t, core::kChannelCount> capacity = {1, 2, 1, 2, 1};
+};
+
+// Codes an agent's phone dials to change the agent's status. One source of truth: the server's
+// dispatch table is built from this. No code is a prefix of another.
+struct FeatureCodes {
+  std::string login = "*11";
+  std::string logout = "*12";
+  std::string pause = "*13";  // may be followed by one digit 1..9: the n-th break reason
+  std::string resume = "*14";
+};
+
 struct TenantConfig {
   std::string id;
   Language language = Language::kEn;
@@ -108,6 +195,16 @@ struct TenantConfig {
   std::map<std::string, PromptEntry> prompts;
   // Flows, calendars, numbers and transfer_allow, ready for core::FlowEngine::start.
   std::shared_ptr<const core::FlowSet> flows;
+  std::vector<QueueSpec> queues;  // in file order
+  std::vector<AgentSpec> agents;  // in file order
+  // Reasons an agent may give for a break (core::RouterConfig::break_reasons): not empty, unique,
+  // never "no answer" (the router's own).
+  std::vector<std::string> break_reasons = {"break", "lunch", "meeting", "training"};
+  FeatureCodes feature_codes;
+  std::string realm;  // the SIP digest realm of the tenant's phones; unique across tenants
+
+  const QueueSpec* find_queue(std::string_view queue_id) const;
+  const AgentSpec* find_agent(std::string_view extension) const;
 
   // The source for prompt `id` in `language`: that language's, else the language-independent
   // file, else the tenant's default language's, else any. Null when the id is unknown.
@@ -132,6 +229,8 @@ struct ServerConfig {
     const NumberRoute* number = nullptr;
   };
   std::optional<Route> route(std::string_view number) const;
+  // The tenant whose realm is `realm` (realms are unique), or null.
+  const TenantConfig* tenant_for_realm(std::string_view realm) const;
 };
 
 struct LoadOptions {

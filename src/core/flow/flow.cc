@@ -120,6 +120,12 @@ std::string_view to_string(Condition::Kind k) {
   return "?";
 }
 
+std::string queue_key_branch(char key) {
+  std::string b(kQueueKeyBranchPrefix);
+  b += key;
+  return b;
+}
+
 // ---- FlowSet ------------------------------------------------------------------------------------
 
 const Flow* FlowSet::find_flow(std::string_view name) const {
@@ -216,6 +222,13 @@ std::vector<FlowProblem> FlowSet::check() const {
               need_node(np + ".on_exit", n.on_exit, false);
               for (const auto& [branch, target] : n.branches) {
                 need_node(np + ".branches." + branch, target, true);
+              }
+              for (const auto& [key, target] : n.keys) {
+                const std::string kp = np + ".keys." + std::string(1, key);
+                if (std::string_view("0123456789*#").find(key) == std::string_view::npos) {
+                  problems.push_back({kp, "an exit key is one key: 0-9, * or #"});
+                }
+                need_node(kp, target, true);
               }
             }
           },
@@ -699,8 +712,18 @@ class FlowStep {
     q.call = c_.id;
     q.queue = n.queue;
     q.priority = n.priority;
+    if (!n.priority_from.empty()) {
+      const std::string v = substitute(n.priority_from, c_.vars);
+      int32_t p = 0;
+      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), p);
+      if (!v.empty() && ec == std::errc() && ptr == v.data() + v.size() && p >= kMinQueuePriority &&
+          p <= kMaxQueuePriority) {
+        q.priority = p;
+      }
+    }
     q.language = c_.language;
     q.variables = c_.vars;
+    for (const auto& [key, target] : n.keys) q.exit_keys += key;
     out_.push_back(std::move(q));
     c_.phase = Phase::kQueued;
   }
@@ -810,7 +833,21 @@ class FlowStep {
     if (c_.phase != Phase::kQueued) return;
     c_.phase = Phase::kIdle;
     const auto& n = std::get<QueueNode>(c_.node->body);
-    if (!ev.reason.empty()) c_.reason = "left queue '" + n.queue + "': " + ev.reason;
+    const std::string_view branch = ev.branch;
+    const bool key_exit = branch.size() == kQueueKeyBranchPrefix.size() + 1 &&
+                          branch.substr(0, kQueueKeyBranchPrefix.size()) == kQueueKeyBranchPrefix;
+    if (!ev.reason.empty()) {
+      c_.reason = "left queue '" + n.queue + "': " + ev.reason;
+    } else if (key_exit) {
+      c_.reason =
+          "left queue '" + n.queue + "': the caller pressed " + std::string(1, branch.back());
+    }
+    if (key_exit) {
+      if (auto it = n.keys.find(branch.back()); it != n.keys.end()) {
+        c_.pending = it->second;
+        return;
+      }
+    }
     if (auto it = n.branches.find(ev.branch); !ev.branch.empty() && it != n.branches.end()) {
       c_.pending = it->second;
     } else {

@@ -23,7 +23,10 @@
 //    report TransferResult{ok}. Targets inside the tenant (its numbers, `flow:NAME`) are followed
 //    by the engine itself and never reach the executor.
 //  - EnterQueue: hand the call to the routing engine; report QueueConnected when an agent takes
-//    it, or QueueExited (timeout, escalation exit, or "no queue yet") to continue the flow.
+//    it, or QueueExited (timeout, escalation exit, an exit key, or "no queue yet") to continue
+//    the flow. While queued the engine drops DigitReceived: the executor itself listens for
+//    EnterQueue::exit_keys (it must withdraw the task from the router before the flow goes on)
+//    and reports a press as QueueExited{"key:D"}.
 //  - Hangup: end the call (BYE when answered, otherwise a final response chosen from `cause`).
 //  - Finished: always the last command for a call: write the interaction record. The engine has
 //    forgotten the call when it emits Finished; further events for it are ignored.
@@ -174,7 +177,24 @@ struct QueueNode {
   std::string on_exit;
   // Named exits of escalation steps (TaskLeftQueue::branch) -> node.
   std::map<std::string, std::string> branches;
+  // Exit keys: a key (0-9 * #) the caller may press while waiting to leave the queue -> the node
+  // where the flow continues (e.g. '1' -> voicemail). EnterQueue::exit_keys lists them for the
+  // executor, which reports a press as QueueExited{queue_key_branch(key)}.
+  std::map<char, std::string> keys;
+  // When not empty (e.g. "${vip_priority}"): the priority is this text with ${var} substituted,
+  // read when the call enters the queue; a value that is not a whole number in -1000..1000 falls
+  // back to `priority`.
+  std::string priority_from;
 };
+
+// Queue priorities are clamped to this range by the configuration and the interpreter.
+inline constexpr int32_t kMinQueuePriority = -1000;
+inline constexpr int32_t kMaxQueuePriority = 1000;
+
+// The QueueExited::branch by which the executor reports that the caller pressed exit key `key`
+// while queued: "key:" followed by the key, e.g. "key:1".
+inline constexpr std::string_view kQueueKeyBranchPrefix = "key:";
+std::string queue_key_branch(char key);
 
 enum class HangupCause : uint8_t {
   kNormal,       // BYE, or 480 when not yet answered
@@ -263,8 +283,12 @@ struct TransferResult {
 struct QueueConnected {
   std::string agent;
 };
+// The call left the queue without an agent. `branch` is an escalation exit's branch (looked up in
+// QueueNode::branches), or queue_key_branch(key) when the caller pressed one of
+// EnterQueue::exit_keys (looked up in QueueNode::keys), or empty; a branch the node does not know
+// continues at QueueNode::on_exit.
 struct QueueExited {
-  std::string branch;  // an escalation exit's branch, or empty
+  std::string branch;  // an escalation exit's branch, "key:D" for an exit key, or empty
   std::string reason;  // for the record ("timeout", "no routing yet", ...)
 };
 struct CallerHungUp {};
@@ -310,9 +334,13 @@ struct Transfer {
 struct EnterQueue {
   CallId call;
   std::string queue;
-  int32_t priority = 0;
+  int32_t priority = 0;  // QueueNode::priority, or its priority_from resolved for this call
   Language language = Language::kEn;
   std::map<std::string, std::string> variables;
+  // Keys (in ascending order, e.g. "1#") that take the caller out of the queue: while the call
+  // waits, the executor listens for them; on one, it takes the task out of the routing engine
+  // first and then reports QueueExited{queue_key_branch(key)}. Other keys are dropped.
+  std::string exit_keys;
 };
 struct Hangup {
   CallId call;

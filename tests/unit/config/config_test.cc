@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tamas::config {
@@ -167,6 +169,17 @@ TEST(ConfigString, GoodLoads) {
   EXPECT_EQ(t.prompt("bye", Language::kFa)->text, "خداحافظ");
   EXPECT_EQ(t.prompt("bye", Language::kAr)->text, "Bye");  // falls back to the tenant's language
   EXPECT_EQ(t.prompt("nope", Language::kEn), nullptr);
+  // Nothing about queues and agents: the defaults.
+  EXPECT_TRUE(t.queues.empty());
+  EXPECT_TRUE(t.agents.empty());
+  EXPECT_EQ(t.realm, "acme");
+  EXPECT_EQ(t.break_reasons, (std::vector<std::string>{"break", "lunch", "meeting", "training"}));
+  EXPECT_EQ(t.feature_codes.login, "*11");
+  EXPECT_EQ(t.feature_codes.logout, "*12");
+  EXPECT_EQ(t.feature_codes.pause, "*13");
+  EXPECT_EQ(t.feature_codes.resume, "*14");
+  EXPECT_EQ(cfg->tenant_for_realm("acme"), &t);
+  EXPECT_EQ(cfg->tenant_for_realm("other"), nullptr);
 }
 
 std::string replace(std::string text, const std::string& from, const std::string& to) {
@@ -274,6 +287,370 @@ TEST(ConfigString, BadConfigsNameLineAndField) {
     } else {
       EXPECT_EQ(m, std::string("acme.yaml:") + c.expected) << "for: " << c.to;
     }
+  }
+}
+
+// ---- Queues, agents, break reasons, feature codes, realm ----------------------------------------
+
+// Every queue and agent field; the bad cases below replace one piece of it.
+const char* const kAcd = R"(data_dir: data
+tenants:
+  - id: acme
+    numbers:
+      "100": main
+      "2000": main
+    prompts:
+      hello: Hello
+      hold: {text: Please hold}
+      rec: {text: This call may be recorded}
+      news: {text: Visit our website}
+      promo: {text: Ask about our offers}
+    queues:
+      - id: sales
+        strategy: ring-all
+        sl_seconds: 15
+        wrap_up: 20s
+        ring_timeout: 12s
+        max_no_answer: 2
+        retry_after: 3s
+        max_wait: 10m
+        max_waiting: 50
+        join_empty: no-agents-logged-in
+        leave_empty: no-agents-available
+        skills: {english: 3, cars: 5}
+        escalation:
+          - {after: 30s, action: next-tier}
+          - {after: 60s, action: lower-skill, amount: 2}
+          - {after: 90s, action: overflow, queue: support}
+          - {after: 120s, action: exit, branch: callback}
+        music: hold
+        announce: {position: true, first_after: 10s, every: 45s, only_if_changed: false}
+        messages: {every: 40s, prompts: [news, promo]}
+        recording: {enabled: true, mode: mono, announce: rec}
+      - id: support
+        escalation:
+          - {after: 20s, action: overflow, queue: sales}
+    agents:
+      - extension: "1001"
+        password: s3cret
+        name: Alice
+        skills: {english: 5}
+        queues: [sales, {queue: support, tier: 2}]
+        wrap_up: 5s
+        capacity: {voice: 1, chat: 3}
+      - {extension: "1002", password: pw2, queues: [support]}
+    break_reasons: [coffee, lunch]
+    feature_codes: {login: "*21", pause: "*23"}
+    realm: acme.example
+    flows:
+      main:
+        start: menu
+        nodes:
+          menu:
+            menu: hello
+            options: {1: q}
+          q:
+            queue: sales
+            priority: ${prio}
+            keys: {1: bye, "#": bye}
+            on_exit: bye
+            branches: {callback: bye}
+          bye:
+            hangup:
+)";
+
+TEST(ConfigAcd, EveryQueueAndAgentFieldLoads) {
+  auto cfg = load_config_string(kAcd, "acme.yaml", "/srv/tamas", no_synthesis());
+  ASSERT_TRUE(cfg.is_ok()) << cfg.message();
+  const TenantConfig& t = cfg->tenants[0];
+  ASSERT_EQ(t.queues.size(), 2u);
+  const QueueSpec* sales = t.find_queue("sales");
+  ASSERT_NE(sales, nullptr);
+  EXPECT_EQ(sales, &t.queues[0]);
+  EXPECT_EQ(t.find_queue("nope"), nullptr);
+  const core::QueueConfig& r = sales->routing;
+  EXPECT_EQ(r.name, "sales");
+  EXPECT_EQ(r.strategy, core::Strategy::kRingAll);
+  EXPECT_EQ(r.sl_threshold, 15s);
+  EXPECT_EQ(r.wrap_up, 20s);
+  EXPECT_EQ(r.ring_timeout, 12s);
+  EXPECT_EQ(r.max_no_answer, 2u);
+  EXPECT_EQ(r.retry_after, 3s);
+  EXPECT_EQ(r.max_wait, 10min);
+  EXPECT_EQ(r.max_waiting, 50u);
+  EXPECT_EQ(r.join_empty, core::EmptyPolicy::kNoAgentsLoggedIn);
+  EXPECT_EQ(r.leave_empty, core::EmptyPolicy::kNoAgentsAvailable);
+  EXPECT_TRUE(r.skills.empty());  // by name in the spec: core ids come from the Router
+  EXPECT_TRUE(r.escalation.empty());
+  EXPECT_EQ(sales->skills,
+            (std::vector<std::pair<std::string, uint8_t>>{{"english", 3}, {"cars", 5}}));
+  using Action = core::EscalationStep::Action;
+  ASSERT_EQ(sales->escalation.size(), 4u);
+  EXPECT_EQ(sales->escalation[0].after, 30s);
+  EXPECT_EQ(sales->escalation[0].action, Action::kNextTier);
+  EXPECT_EQ(sales->escalation[0].amount, 1);
+  EXPECT_EQ(sales->escalation[1].action, Action::kLowerSkill);
+  EXPECT_EQ(sales->escalation[1].amount, 2);
+  EXPECT_EQ(sales->escalation[2].action, Action::kOverflow);
+  EXPECT_EQ(sales->escalation[2].overflow_queue, "support");
+  EXPECT_EQ(sales->escalation[3].action, Action::kExit);
+  EXPECT_EQ(sales->escalation[3].branch, "callback");
+  EXPECT_EQ(sales->music, "hold");
+  EXPECT_TRUE(sales->announce.position);
+  EXPECT_FALSE(sales->announce.wait_time);
+  EXPECT_TRUE(sales->announce.enabled());
+  EXPECT_EQ(sales->announce.first_after, 10s);
+  EXPECT_EQ(sales->announce.every, 45s);
+  EXPECT_FALSE(sales->announce.only_if_changed);
+  EXPECT_EQ(sales->messages.every, 40s);
+  EXPECT_EQ(sales->messages.prompts, (std::vector<std::string>{"news", "promo"}));
+  EXPECT_TRUE(sales->recording.enabled);
+  EXPECT_EQ(sales->recording.mode, RecordingMode::kMono);
+  EXPECT_EQ(sales->recording.announce, "rec");
+  // The defaults: support says almost nothing.
+  const QueueSpec& support = t.queues[1];
+  EXPECT_EQ(support.routing.strategy, core::Strategy::kLongestIdle);
+  EXPECT_EQ(support.music, "");
+  EXPECT_FALSE(support.announce.enabled());
+  EXPECT_EQ(support.announce.every, 30s);
+  EXPECT_EQ(support.announce.first_after, 0s);
+  EXPECT_TRUE(support.announce.only_if_changed);
+  EXPECT_TRUE(support.messages.prompts.empty());
+  EXPECT_TRUE(support.recording.enabled);
+  EXPECT_EQ(support.recording.mode, RecordingMode::kStereo);
+  EXPECT_EQ(support.recording.announce, "");
+  EXPECT_EQ(support.escalation[0].overflow_queue, "sales");  // loops between queues are fine
+
+  ASSERT_EQ(t.agents.size(), 2u);
+  const AgentSpec* alice = t.find_agent("1001");
+  ASSERT_NE(alice, nullptr);
+  EXPECT_EQ(alice->password, "s3cret");
+  EXPECT_EQ(alice->name, "Alice");
+  EXPECT_EQ(alice->skills, (std::vector<std::pair<std::string, uint8_t>>{{"english", 5}}));
+  ASSERT_EQ(alice->queues.size(), 2u);
+  EXPECT_EQ(alice->queues[0].queue, "sales");
+  EXPECT_EQ(alice->queues[0].tier, 1);
+  EXPECT_EQ(alice->queues[1].queue, "support");
+  EXPECT_EQ(alice->queues[1].tier, 2);
+  EXPECT_EQ(alice->wrap_up, 5s);
+  EXPECT_EQ(alice->capacity[static_cast<size_t>(core::Channel::kVoice)], 1);
+  EXPECT_EQ(alice->capacity[static_cast<size_t>(core::Channel::kChat)], 3);
+  EXPECT_EQ(alice->capacity[static_cast<size_t>(core::Channel::kEmail)], 1);  // the default
+  const AgentSpec* bob = t.find_agent("1002");
+  ASSERT_NE(bob, nullptr);
+  EXPECT_EQ(bob->name, "1002");  // no name: the extension
+  EXPECT_FALSE(bob->wrap_up.has_value());
+  EXPECT_EQ(t.find_agent("1003"), nullptr);
+
+  EXPECT_EQ(t.break_reasons, (std::vector<std::string>{"coffee", "lunch"}));
+  EXPECT_EQ(t.feature_codes.login, "*21");
+  EXPECT_EQ(t.feature_codes.logout, "*12");  // the default
+  EXPECT_EQ(t.feature_codes.pause, "*23");
+  EXPECT_EQ(t.realm, "acme.example");
+  EXPECT_EQ(cfg->tenant_for_realm("acme.example"), &t);
+
+  // The queue node: exit keys and a priority from a variable.
+  const auto& q = std::get<core::QueueNode>(t.flows->flows.at("main").nodes.at("q").body);
+  EXPECT_EQ(q.keys, (std::map<char, std::string>{{'1', "bye"}, {'#', "bye"}}));
+  EXPECT_EQ(q.priority_from, "${prio}");
+  EXPECT_EQ(q.priority, 0);
+}
+
+TEST(ConfigAcd, BadQueuesAndAgentsNameLineAndField) {
+  const std::vector<BadCase> cases = {
+      // The flow's queue node.
+      {"queue: sales\n            priority", "queue: sale\n            priority",
+       "58: tenants[0].flows.main.nodes.q.queue: no queue 'sale' in tenant 'acme' (see "
+       "`queues:`)"},
+      {"keys: {1: bye", "keys: {x: bye",
+       "60: tenants[0].flows.main.nodes.q.keys.x: an exit key is one key: 0-9, * or #"},
+      {"keys: {1: bye", "keys: {1: byee",
+       "60: tenants[0].flows.main.nodes.q.keys.1: no node 'byee' in flow 'main'"},
+      {"priority: ${prio}", "priority: 2000",
+       "59: tenants[0].flows.main.nodes.q.priority: expected an integer from -1000 to 1000, got "
+       "'2000'"},
+      // Queues.
+      {"- id: support", "- id: sales", "35: tenants[0].queues[1].id: queue 'sales' given twice"},
+      {"max_wait: 10m", "max_wiat: 10m",
+       "21: tenants[0].queues[0].max_wiat: unknown field (expected one of id, strategy, "
+       "sl_seconds, wrap_up, ring_timeout, max_no_answer, retry_after, max_wait, max_waiting, "
+       "join_empty, leave_empty, skills, escalation, music, announce, messages, recording)"},
+      {"strategy: ring-all", "strategy: ring-some",
+       "15: tenants[0].queues[0].strategy: unknown strategy 'ring-some' (expected one of "
+       "longest-idle, ring-all, round-robin, fewest-contacts, least-talk-time, linear, random, "
+       "best-skill)"},
+      {"sl_seconds: 15", "sl_seconds: 0",
+       "16: tenants[0].queues[0].sl_seconds: must be longer "
+       "than 0"},
+      {"max_no_answer: 2", "max_no_answer: lots",
+       "19: tenants[0].queues[0].max_no_answer: expected an integer from 0 to 100, got 'lots'"},
+      {"join_empty: no-agents-logged-in", "join_empty: never",
+       "23: tenants[0].queues[0].join_empty: unknown policy 'never' (expected one of ignore, "
+       "no-agents-logged-in, no-agents-available)"},
+      {"cars: 5", "cars: 11",
+       "25: tenants[0].queues[0].skills.cars: expected an integer from 1 to 10, got '11'"},
+      {"action: next-tier}", "action: next-tear}",
+       "27: tenants[0].queues[0].escalation[0].action: unknown action 'next-tear' (expected one "
+       "of next-tier, lower-skill, overflow, exit)"},
+      {"action: next-tier}", "action: next-tier, branch: x}",
+       "27: tenants[0].queues[0].escalation[0].branch: `branch` goes with action exit"},
+      {"action: exit, branch: callback", "action: exit, amount: 2",
+       "30: tenants[0].queues[0].escalation[3].amount: `amount` goes with next-tier or "
+       "lower-skill"},
+      {"{after: 90s, action: overflow, queue: support}", "{after: 90s, action: overflow}",
+       "29: tenants[0].queues[0].escalation[2].queue: action overflow needs `queue` (a queue of "
+       "the tenant)"},
+      {"queue: support}", "queue: suport}",
+       "29: tenants[0].queues[0].escalation[2].queue: no queue 'suport' in tenant 'acme'"},
+      {"queue: sales}", "queue: support}",
+       "37: tenants[0].queues[1].escalation[0].queue: a queue cannot overflow into itself"},
+      {"{after: 30s,", "{after: soon,",
+       "27: tenants[0].queues[0].escalation[0].after: 'soon' is not a duration (expected a "
+       "number with an optional suffix ms, s, m or h, e.g. 90s, 30m, 8h, 1h30m)"},
+      {"music: hold", "music: hld",
+       "31: tenants[0].queues[0].music: no prompt 'hld' in tenant "
+       "'acme'"},
+      {"only_if_changed: false", "only_if_changd: false",
+       "32: tenants[0].queues[0].announce.only_if_changd: unknown field (expected one of "
+       "position, wait_time, first_after, every, only_if_changed)"},
+      {"position: true", "position: maybe",
+       "32: tenants[0].queues[0].announce.position: expected true or false, got 'maybe'"},
+      {"every: 45s", "every: 0s", "32: tenants[0].queues[0].announce.every: must be longer than 0"},
+      {"[news, promo]", "[news, promos]",
+       "33: tenants[0].queues[0].messages.prompts[1]: no prompt 'promos' in tenant 'acme'"},
+      {"messages: {every: 40s, prompts: [news, promo]}", "messages: {every: 40s}",
+       "33: tenants[0].queues[0].messages.prompts: required field is missing"},
+      {"mode: mono", "mode: quad",
+       "34: tenants[0].queues[0].recording.mode: unknown recording mode 'quad' (expected one of "
+       "stereo, mono)"},
+      {"announce: rec}", "announce: recc}",
+       "34: tenants[0].queues[0].recording.announce: no prompt 'recc' in tenant 'acme'"},
+      // Agents.
+      {"queues: [support]", "queues: [suport]",
+       "46: tenants[0].agents[1].queues[0]: no queue 'suport' in tenant 'acme'"},
+      {"queues: [sales, {queue: support, tier: 2}]", "queues: [sales, sales]",
+       "43: tenants[0].agents[0].queues[1]: queue 'sales' is listed twice"},
+      {"tier: 2", "tier: 0",
+       "43: tenants[0].agents[0].queues[1].tier: expected an integer from 1 to 99, got '0'"},
+      {"{queue: support, tier: 2}", "{queue: support, tear: 2}",
+       "43: tenants[0].agents[0].queues[1].tear: unknown field (expected one of queue, tier)"},
+      {"extension: \"1002\"", "extension: \"1001\"",
+       "46: tenants[0].agents[1].extension: extension '1001' is already the extension of agent "
+       "'Alice'"},
+      {"extension: \"1002\"", "extension: \"10a2\"",
+       "46: tenants[0].agents[1].extension: expected an extension of 1 to 15 digits such as "
+       "1001, got '10a2'"},
+      {"extension: \"1002\"", "extension: \"2000\"",
+       "46: tenants[0].agents[1].extension: extension '2000' is already a number of the tenant"},
+      {"login: \"*21\"", "login: \"1002\"",
+       "46: tenants[0].agents[1].extension: extension '1002' is already the feature code login"},
+      {"password: pw2", "password: \"\"",
+       "46: tenants[0].agents[1].password: the SIP password must not be empty"},
+      {", password: pw2", "", "46: tenants[0].agents[1].password: required field is missing"},
+      {"english: 5", "english: 0",
+       "42: tenants[0].agents[0].skills.english: expected an integer from 1 to 10, got '0'"},
+      {"chat: 3", "fax: 3",
+       "45: tenants[0].agents[0].capacity.fax: unknown channel (expected one of voice, chat, "
+       "email, sms, callback)"},
+      {"wrap_up: 5s", "wrap_up: [5s]",
+       "44: tenants[0].agents[0].wrap_up: expected a duration such as 5s, 2m or 1h30m, got a "
+       "list"},
+      // Break reasons, feature codes, realm.
+      {"[coffee, lunch]", "[coffee, coffee]",
+       "47: tenants[0].break_reasons[1]: break reason 'coffee' given twice"},
+      {"[coffee, lunch]", "[coffee, no answer]",
+       "47: tenants[0].break_reasons[1]: 'no answer' is the router's own reason (for missed "
+       "offers); choose another"},
+      {"[coffee, lunch]", "[]",
+       "47: tenants[0].break_reasons: expected a list of break reasons, got a list"},
+      {"pause: \"*23\"", "pause: \"*21\"",
+       "48: tenants[0].feature_codes.pause: '*21' is already the code for login"},
+      {"pause: \"*23\"", "pause: \"*2\"",
+       "48: tenants[0].feature_codes.pause: '*2' (pause) is the start of '*21' (login): a phone "
+       "could not tell them apart"},
+      {"login: \"*21\"", "login: \"*2a\"",
+       "48: tenants[0].feature_codes.login: expected a code of 0-9, * and # such as *11, got "
+       "'*2a'"},
+      {"feature_codes: {", "feature_codes: {stop: \"*9\", ",
+       "48: tenants[0].feature_codes.stop: unknown field (expected one of login, logout, pause, "
+       "resume)"},
+      {"realm: acme.example", "realm: 'acme\"x'",
+       "49: tenants[0].realm: a realm may not hold quotes, backslashes or control characters"},
+  };
+  for (const BadCase& c : cases) {
+    const std::string yaml = replace(kAcd, c.from, c.to);
+    auto cfg = load_config_string(yaml, "acme.yaml", "/srv/tamas", no_synthesis());
+    ASSERT_FALSE(cfg.is_ok()) << "accepted: " << c.to;
+    EXPECT_EQ(cfg.message(), std::string("acme.yaml:") + c.expected) << "for: " << c.to;
+  }
+}
+
+TEST(ConfigAcd, ExtensionMayNotBeThePauseCodeWithAReason) {
+  // pause "10" then reason 3 dials 103.
+  std::string yaml = replace(kAcd, "pause: \"*23\"", "pause: \"10\"");
+  yaml = replace(yaml, "extension: \"1002\"", "extension: \"103\"");
+  auto cfg = load_config_string(yaml, "acme.yaml", "/", no_synthesis());
+  ASSERT_FALSE(cfg.is_ok());
+  EXPECT_EQ(cfg.message(),
+            "acme.yaml:46: tenants[0].agents[1].extension: extension '103' is already the "
+            "feature code pause followed by a break reason");
+}
+
+TEST(ConfigAcd, RealmsAreUniqueAcrossTenants) {
+  std::string two = kGood;
+  std::string second = two.substr(two.find("  - id: acme"));
+  second = replace(second, "id: acme", "id: beta");
+  second = replace(second, "\"100\": main", "\"101\": main");
+  second = replace(second, "    flows:", "    realm: acme\n    flows:");
+  auto cfg = load_config_string(two + second, "two.yaml", "/", no_synthesis());
+  ASSERT_FALSE(cfg.is_ok());
+  EXPECT_EQ(cfg.message(),
+            "two.yaml:57: tenants[1].realm: realm 'acme' is already the realm of tenant 'acme'");
+}
+
+TEST(DemoConfig, HasTheQueuesAndAgents) {
+  auto cfg = load_config(kSourceDir + "/config/demo.yaml", no_synthesis());
+  ASSERT_TRUE(cfg.is_ok()) << cfg.message();
+  const TenantConfig& t = cfg->tenants[0];
+  EXPECT_EQ(t.realm, "demo");
+  ASSERT_EQ(t.queues.size(), 2u);
+  for (const char* id : {"sales", "support"}) {
+    const QueueSpec* q = t.find_queue(id);
+    ASSERT_NE(q, nullptr) << id;
+    EXPECT_EQ(q->music, "hold");
+    EXPECT_TRUE(q->announce.position);
+    EXPECT_TRUE(q->announce.wait_time);
+    EXPECT_EQ(q->announce.every, 30s);
+    EXPECT_TRUE(q->recording.enabled);
+    EXPECT_EQ(q->recording.announce, "recorded");
+  }
+  ASSERT_EQ(t.find_queue("support")->escalation.size(), 1u);
+  EXPECT_EQ(t.find_queue("support")->escalation[0].after, 30s);
+  EXPECT_EQ(t.find_queue("support")->escalation[0].action, core::EscalationStep::Action::kNextTier);
+  ASSERT_EQ(t.agents.size(), 4u);
+  for (int i = 1; i <= 4; ++i) {
+    const std::string ext = "100" + std::to_string(i);
+    const AgentSpec* a = t.find_agent(ext);
+    ASSERT_NE(a, nullptr) << ext;
+    EXPECT_EQ(a->password, "secret" + ext);
+  }
+  auto memberships = [&](const char* ext) {
+    std::vector<std::pair<std::string, int>> v;
+    for (const AgentMembershipSpec& m : t.find_agent(ext)->queues) v.emplace_back(m.queue, m.tier);
+    return v;
+  };
+  using M = std::vector<std::pair<std::string, int>>;
+  EXPECT_EQ(memberships("1001"), (M{{"sales", 1}}));
+  EXPECT_EQ(memberships("1002"), (M{{"sales", 1}, {"support", 2}}));
+  EXPECT_EQ(memberships("1003"), (M{{"support", 1}}));
+  EXPECT_EQ(memberships("1004"), (M{{"support", 1}}));
+  EXPECT_EQ(t.feature_codes.pause, "*13");
+  // Menu 1 and 2 reach the queues; 1 while waiting leaves for voicemail.
+  const core::Flow& main = t.flows->flows.at("main");
+  for (const char* node : {"sales_queue", "support_queue"}) {
+    const auto& q = std::get<core::QueueNode>(main.nodes.at(node).body);
+    EXPECT_EQ(q.keys.at('1'), "voicemail") << node;
+    EXPECT_TRUE(std::holds_alternative<core::VoicemailNode>(main.nodes.at(q.on_exit).body));
   }
 }
 

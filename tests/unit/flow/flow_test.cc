@@ -724,6 +724,89 @@ TEST(FlowQueue, ExitBranchAndConnectAndAbandon) {
   }
 }
 
+// A queue with exit keys: 1 -> voicemail, # -> the busy message.
+std::shared_ptr<FlowSet> queue_keys_flow() {
+  auto set = queue_flow();
+  auto& q = std::get<QueueNode>(set->flows["main"].nodes["q"].body);
+  q.keys = {{'1', "vm"}, {'#', "busy"}};
+  return set;
+}
+
+TEST(FlowQueue, ExitKeysAreListedAndLeadToTheirNodes) {
+  {
+    Harness h(queue_keys_flow());
+    EXPECT_EQ(h.last<EnterQueue>().exit_keys, "#1");  // ascending, as the map orders them
+    const size_t before = h.out.size();
+    h.digit('1');  // the executor listens for exit keys; a DigitReceived while queued is dropped
+    EXPECT_EQ(h.out.size(), before);
+    EXPECT_EQ(h.engine.current_node(Harness::kCall), "q");
+    EXPECT_EQ(queue_key_branch('1'), "key:1");
+    h.send(QueueExited{queue_key_branch('1'), ""});
+    EXPECT_EQ(h.last<Hangup>().cause, HangupCause::kBusy);  // the "vm" node
+    Finished f = h.finished();
+    EXPECT_EQ(f.reason, "left queue 'sales': the caller pressed 1");
+    EXPECT_EQ(f.queue, "sales");
+  }
+  {
+    Harness h(queue_keys_flow());
+    h.send(QueueExited{"key:#", "caller pressed #"});
+    EXPECT_EQ(h.last_prompt(), "all_busy");
+    h.play_done();
+    EXPECT_EQ(h.finished().reason, "left queue 'sales': caller pressed #");
+  }
+  {
+    // A key the node does not know (an executor bug) continues at on_exit, like any exit.
+    Harness h(queue_keys_flow());
+    h.send(QueueExited{"key:5", ""});
+    EXPECT_EQ(h.last_prompt(), "all_busy");
+  }
+  {
+    Harness h(queue_flow());  // no keys: nothing to listen for
+    EXPECT_EQ(h.last<EnterQueue>().exit_keys, "");
+  }
+}
+
+TEST(FlowQueue, CheckNamesBadExitKeys) {
+  auto set = queue_keys_flow();
+  auto& q = std::get<QueueNode>(set->flows["main"].nodes["q"].body);
+  q.keys['1'] = "voicemail2";
+  q.keys['x'] = "vm";
+  auto problems = set->check();
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0].path, "flows.main.nodes.q.keys.1");
+  EXPECT_EQ(problems[0].message, "no node 'voicemail2' in flow 'main'");
+  EXPECT_EQ(problems[1].path, "flows.main.nodes.q.keys.x");
+  EXPECT_EQ(problems[1].message, "an exit key is one key: 0-9, * or #");
+}
+
+TEST(FlowQueue, PriorityFromAVariable) {
+  // vip callers (+49151...) get ${vip_priority} = 50; others leave it unset and fall back.
+  auto make = [](std::string value) {
+    auto set = queue_flow();
+    auto& q = std::get<QueueNode>(set->flows["main"].nodes["q"].body);
+    q.priority_from = "${vip_priority}";
+    BranchNode b;
+    Condition c;
+    c.kind = Condition::Kind::kCallerMatches;
+    c.pattern = Pattern::compile("\\+49151.*").value();
+    c.next = "vip";
+    b.conditions = {c};
+    b.otherwise = "q";
+    set->flows["main"].nodes["who"] = Node{"who", b};
+    set->flows["main"].nodes["vip"] = Node{"vip", SetNode{{{"vip_priority", value}}, "q"}};
+    set->flows["main"].start = "who";
+    return set;
+  };
+  EXPECT_EQ(Harness(make("50")).last<EnterQueue>().priority, 50);
+  EXPECT_EQ(Harness(make("-7")).last<EnterQueue>().priority, -7);
+  EXPECT_EQ(Harness(make("high")).last<EnterQueue>().priority, 5);  // not a number: `priority`
+  EXPECT_EQ(Harness(make("5000")).last<EnterQueue>().priority, 5);  // out of range
+  EXPECT_EQ(Harness(make("50"), "main", {"t1", "+3312345", "100", std::nullopt})
+                .last<EnterQueue>()
+                .priority,
+            5);  // not a vip: the variable is unset
+}
+
 // ---- hang-up mid-flow, loops, unknown calls ----------------------------------------------------
 
 TEST(FlowAbandon, CallerHangsUpInTheMenu) {
