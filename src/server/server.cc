@@ -19,6 +19,7 @@
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -31,6 +32,9 @@
 #include "media/engine.h"
 #include "prompts/numbers.h"
 #include "prompts/synth.h"
+#include "core/routing/router.h"
+#include "sip/digest.h"
+#include "sip/registrar.h"
 #include "sip/sip.h"
 #include "store/store.h"
 
@@ -180,6 +184,9 @@ struct PlayReady {
   std::vector<std::shared_ptr<const media::Audio>> items;
   std::string error;
 };
+struct SipRegister {
+  sip::IncomingRegister reg;
+};
 struct OutProgress {
   sip::LegId leg;
 };
@@ -199,7 +206,8 @@ struct Drain {};
 struct HangupAll {};
 struct Stop {};
 
-using CoreEvent = std::variant<SipIncoming, SipEnded, SipDigit, MediaDigit, MediaPlayDone,
+using CoreEvent = std::variant<SipIncoming, SipRegister, SipEnded, SipDigit, MediaDigit,
+                               MediaPlayDone,
                                MediaRecordDone, MediaTimeout, PlayReady, OutProgress, OutAnswered,
                                OutFailed, Reload, Drain, HangupAll, Stop>;
 
@@ -238,6 +246,14 @@ constexpr Duration kTransferRingTimeout = std::chrono::seconds(30);
 
 constexpr uint64_t kBeepPlayId = 0;  // flow play ids start at 1
 
+// What a tenant has at run time besides its configuration: who may register, where its agents'
+// phones are. Built at start; kept across reloads (registrations survive a SIGHUP).
+struct TenantRuntime {
+  std::string id;
+  std::unique_ptr<sip::DigestAuthenticator> auth;
+  sip::Registrar registrar;
+};
+
 class ServerImpl final : public Server, public sip::Listener, public media::Listener {
  public:
   explicit ServerImpl(std::shared_ptr<const config::ServerConfig> config)
@@ -274,6 +290,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     if (!synth) return synth.status();
     synth_ = std::move(*synth);
     if (Status s = audio_.preload(cfg); !s) return s;
+    if (Status s = build_tenants(cfg); !s) return s;
 
     // Listening on every address: RTP does too, and each call's SDP names the local address
     // that routes to that caller.
@@ -300,6 +317,27 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
                                       std::to_string(cfg.rtp.port_max)},
                           {"data_dir", cfg.data_dir},
                           {"tenants", std::to_string(cfg.tenants.size())}});
+    return Status::ok();
+  }
+
+  // One runtime per tenant, with a digest authenticator for its realm. The nonce secret is new
+  // at every start: a restart makes old nonces stale, and phones simply authenticate again.
+  Status build_tenants(const config::ServerConfig& cfg) {
+    std::random_device rd;
+    std::string secret;
+    for (int i = 0; i < 32; ++i) secret += static_cast<char>('a' + rd() % 26);
+    for (const config::TenantConfig& t : cfg.tenants) {
+      if (tenants_.count(t.id)) continue;  // a reload keeps the runtime (and its registrations)
+      auto rt = std::make_unique<TenantRuntime>();
+      rt->id = t.id;
+      sip::DigestConfig dc;
+      dc.realm = t.realm.empty() ? t.id : t.realm;
+      dc.secret = secret;
+      auto auth = sip::DigestAuthenticator::create(dc);
+      if (!auth) return Status::error("tenant '" + t.id + "': " + auth.message());
+      rt->auth = std::make_unique<sip::DigestAuthenticator>(std::move(*auth));
+      tenants_.emplace(t.id, std::move(rt));
+    }
     return Status::ok();
   }
 
@@ -350,6 +388,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     post(SipEnded{leg, reason});
   }
   void on_info_digit(sip::LegId leg, char digit) override { post(SipDigit{leg, digit}); }
+  void on_register(const sip::IncomingRegister& reg) override { post(SipRegister{reg}); }
   void on_outgoing_progress(sip::LegId leg, int, const std::string&) override {
     post(OutProgress{leg});
   }
@@ -510,6 +549,89 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       return;
     }
     execute(out);
+  }
+
+  // The tenant a request for `user`@`host` belongs to: the one whose realm is `host`, else the only
+  // tenant with an agent `user`. Null when none (or several) fit.
+  const config::TenantConfig* tenant_of(const config::ServerConfig& cfg, const std::string& user,
+                                        const std::string& host) {
+    if (const config::TenantConfig* t = cfg.tenant_for_realm(host)) return t;
+    const config::TenantConfig* found = nullptr;
+    for (const config::TenantConfig& t : cfg.tenants) {
+      if (t.find_agent(user) != nullptr) {
+        if (found != nullptr) return nullptr;  // ambiguous: the phone must name its realm
+        found = &t;
+      }
+    }
+    return found;
+  }
+
+  // REGISTER (RFC 3261 §10.3) for an agent's phone: digest-authenticated as that agent.
+  void on(SipRegister& ev) {
+    const sip::IncomingRegister& in = ev.reg;
+    const config::TenantConfig* tenant = tenant_of(*config_, in.to_user, in.to_host);
+    if (tenant == nullptr) {
+      stack_->respond_register(in.id, 404, "Not Found", {});
+      return;
+    }
+    TenantRuntime& rt = *tenants_.at(tenant->id);
+    const TimePoint now = wall_now();
+    auto challenge = [&](bool stale) {
+      std::vector<std::string> h;
+      for (const std::string& c : rt.auth->challenges(now, stale)) h.push_back("WWW-Authenticate: " + c);
+      stack_->respond_register(in.id, 401, "Unauthorized", h);
+    };
+    if (in.authorization.empty()) return challenge(false);
+    auto creds = sip::parse_credentials(in.authorization);
+    if (!creds) {
+      log::info("register refused", {{"user", in.to_user}, {"why", creds.message()}});
+      stack_->respond_register(in.id, 400, "Bad Request", {});
+      return;
+    }
+    const config::AgentSpec* agent = tenant->find_agent(creds->username);
+    std::optional<sip::DigestSecret> secret;
+    if (agent != nullptr) secret = sip::DigestSecret::from_password(agent->password);
+    switch (rt.auth->verify(*creds, "REGISTER", secret, now)) {
+      case sip::DigestVerdict::kOk: break;
+      case sip::DigestVerdict::kStale: return challenge(true);
+      case sip::DigestVerdict::kMalformed:
+        stack_->respond_register(in.id, 400, "Bad Request", {});
+        return;
+      case sip::DigestVerdict::kWrongCredentials:
+        log::info("register refused", {{"user", creds->username}, {"tenant", tenant->id},
+                                       {"source", in.source_ip}, {"why", "wrong credentials"}});
+        return challenge(false);
+    }
+    if (creds->username != in.to_user) {  // an agent registers only its own extension
+      stack_->respond_register(in.id, 403, "Forbidden", {});
+      return;
+    }
+    sip::RegisterRequest req;
+    req.aor = in.to_user;
+    for (const auto& c : in.contacts) req.contacts.push_back({c.uri, c.expires});
+    req.wildcard = in.wildcard;
+    req.expires = in.expires;
+    req.call_id = in.call_id;
+    req.cseq = in.cseq;
+    req.source_address = in.source_ip;
+    req.source_port = in.source_port;
+    req.transport = in.transport;
+    sip::RegisterResult res = rt.registrar.handle_register(req, now);
+    std::vector<std::string> headers;
+    if (res.ok()) {
+      for (const sip::Binding& b : res.bindings) {
+        headers.push_back("Contact: <" + b.contact + ">;expires=" +
+                          std::to_string(b.expires_in(now)));
+      }
+      if (res.added > 0 || !res.removed.empty()) {
+        log::info("registered", {{"tenant", tenant->id}, {"agent", in.to_user},
+                                 {"contacts", std::to_string(res.bindings.size())},
+                                 {"source", in.source_ip}});
+      }
+    } else if (res.status == 423) {
+      headers.push_back("Min-Expires: " + std::to_string(res.min_expires));
+    }
+    stack_->respond_register(in.id, res.status, res.reason, headers);
   }
 
   void on(SipEnded& ev) {
@@ -676,6 +798,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     media_->play(ev.call.value, ev.play_id, std::move(ev.items));
   }
   void on(Reload& ev) {
+    if (Status s = build_tenants(*ev.config); !s) log::error("reload", {{"why", s.message()}});
     {
       std::lock_guard<std::mutex> lock(mu_);
       config_ = ev.config;
@@ -1046,6 +1169,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   // Core thread only:
   core::FlowEngine flows_;
   std::unordered_map<CallId, Call> calls_;
+  std::map<std::string, std::unique_ptr<TenantRuntime>> tenants_;
   std::unordered_map<sip::LegId, CallId> legs_;    // callers' legs
   std::unordered_map<sip::LegId, CallId> b_legs_;  // transfers' second legs
   std::set<std::pair<TimePoint, CallId>> transfer_deadlines_;

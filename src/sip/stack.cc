@@ -441,13 +441,17 @@ class SofiaStack final : public Stack {
     transport = ai->ai_protocol == IPPROTO_TCP ? Transport::kTcp : Transport::kUdp;
   }
 
-  // The whole value of a header ("Digest username=...") as text, or "".
-  static std::string header_text(const sip_header_t* h) {
-    if (h == nullptr) return "";
-    su_home_t* home = static_cast<su_home_t*>(su_home_new(sizeof(su_home_t)));
-    char* text = sip_header_as_string(home, h);
-    std::string out = text ? text : "";
-    su_home_unref(home);
+  // An Authorization / Proxy-Authorization value ("Digest username=..., ...") rebuilt from what
+  // sofia parsed (its scheme and name=value parameters), or "" when there is none.
+  static std::string authorization_text(const msg_auth_t* a) {
+    if (a == nullptr || a->au_scheme == nullptr) return "";
+    std::string out = a->au_scheme;
+    const char* sep = " ";
+    for (const msg_param_t* p = a->au_params; p != nullptr && *p != nullptr; ++p) {
+      out += sep;
+      out += *p;
+      sep = ", ";
+    }
     return out;
   }
 
@@ -478,8 +482,7 @@ class SofiaStack final : public Stack {
     if (sip->sip_expires) reg.expires = static_cast<uint32_t>(sip->sip_expires->ex_delta);
     if (sip->sip_call_id && sip->sip_call_id->i_id) reg.call_id = sip->sip_call_id->i_id;
     if (sip->sip_cseq) reg.cseq = sip->sip_cseq->cs_seq;
-    reg.authorization =
-        header_text(reinterpret_cast<const sip_header_t*>(sip->sip_authorization));
+    reg.authorization = authorization_text(sip->sip_authorization);
     source_of(nua, reg.source_ip, reg.source_port, reg.transport);
     // Answered later (from the listener's thread): keep the request (sofia's saved event).
     PendingRegister& pending = registers_[reg.id];
@@ -516,9 +519,8 @@ class SofiaStack final : public Stack {
           call.to_host = sip->sip_request->rq_url->url_host;
         }
       }
-      call.authorization = header_text(reinterpret_cast<const sip_header_t*>(
-          sip->sip_proxy_authorization ? static_cast<const void*>(sip->sip_proxy_authorization)
-                                       : static_cast<const void*>(sip->sip_authorization)));
+      call.authorization = authorization_text(
+          sip->sip_proxy_authorization ? sip->sip_proxy_authorization : sip->sip_authorization);
       if (sip->sip_payload && sip->sip_content_type && sip->sip_content_type->c_type &&
           std::strcmp(sip->sip_content_type->c_type, "application/sdp") == 0) {
         call.sdp = std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);

@@ -17,6 +17,7 @@
 #include "media/engine.h"
 #include "media/g711.h"
 #include "media/rtp.h"
+#include "sip/digest.h"
 #include "sip/sip.h"
 #include "support/sip_peer.h"
 
@@ -575,6 +576,75 @@ TEST(ServeTransfer, ExternalTransferBridgesTheCallerToTheDestination) {
   EXPECT_EQ(records[0]["ended_by"], "caller");
   EXPECT_EQ(records[0]["transfer_target"], "sip:600@127.0.0.1:" + std::to_string(far_port));
   std::filesystem::remove(config);
+}
+
+// An agent's phone registering: challenged, then accepted with the right password (MD5 digest as
+// a phone computes it), refused with a wrong one, and never for somebody else's extension.
+struct Phone {
+  UdpPeer sip;
+  int cseq = 0;
+  // Sends REGISTER for `user` (as `auth_user` with `password`, when given) and returns the final
+  // status; answers one 401 challenge when credentials are given.
+  int register_as(uint16_t server, const std::string& user, const std::string& auth_user,
+                  const std::string& password, int expires = 300) {
+    const std::string lp = std::to_string(sip.port());
+    auto request = [&](const std::string& authorization) {
+      ++cseq;
+      std::string m = "REGISTER sip:acme.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:" + lp +
+                      ";branch=z9hG4bK-reg-" + user + std::to_string(cseq) +
+                      ";rport\r\nMax-Forwards: 70\r\nFrom: <sip:" + user +
+                      "@acme.test>;tag=ph" + user + "\r\nTo: <sip:" + user +
+                      "@acme.test>\r\nCall-ID: reg-" + user + "-" + lp + "\r\nCSeq: " +
+                      std::to_string(cseq) + " REGISTER\r\nContact: <sip:" + user +
+                      "@127.0.0.1:" + lp + ">\r\nExpires: " + std::to_string(expires) + "\r\n";
+      if (!authorization.empty()) m += "Authorization: " + authorization + "\r\n";
+      return m + "Content-Length: 0\r\n\r\n";
+    };
+    const std::string call_id = "reg-" + user + "-" + lp;
+    sip.send_to(server, request(""));
+    int st = sip.final_status(call_id, "REGISTER");
+    if (st != 401 || password.empty()) return st;
+    // The MD5 challenge's nonce.
+    const std::string& resp = sip.last_response();
+    const auto md5 = resp.find("algorithm=MD5");
+    const auto line_start = resp.rfind("WWW-Authenticate:", md5);
+    const auto n0 = resp.find("nonce=\"", line_start) + 7;
+    const std::string nonce = resp.substr(n0, resp.find('"', n0) - n0);
+    const std::string uri = "sip:acme.test";
+    const auto alg = sip::DigestAlgorithm::kMd5;
+    const std::string ha1 = sip::digest_ha1(alg, auth_user, "acme.test", password);
+    const std::string ha2 = sip::digest_hex(alg, "REGISTER:" + uri);
+    const std::string response =
+        sip::digest_hex(alg, ha1 + ":" + nonce + ":00000001:c0ffee:auth:" + ha2);
+    const std::string auth = "Digest username=\"" + auth_user + "\", realm=\"acme.test\", nonce=\"" +
+                             nonce + "\", uri=\"" + uri + "\", response=\"" + response +
+                             "\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"c0ffee\"";
+    sip.send_to(server, request(auth));
+    return sip.final_status(call_id, "REGISTER");
+  }
+};
+
+TEST_F(ServeTest, AgentPhonesRegisterWithDigestAuthentication) {
+  Phone phone;
+  EXPECT_EQ(phone.register_as(server_.port(), "1001", "", ""), 401) << "challenged first";
+  const std::string& challenge = phone.sip.last_response();
+  EXPECT_NE(challenge.find("algorithm=SHA-256"), std::string::npos) << challenge;
+  EXPECT_NE(challenge.find("algorithm=MD5"), std::string::npos) << challenge;
+  EXPECT_NE(challenge.find("realm=\"acme.test\""), std::string::npos) << challenge;
+
+  EXPECT_EQ(phone.register_as(server_.port(), "1001", "1001", "secret1001"), 200)
+      << server_.log();
+  EXPECT_NE(phone.sip.last_response().find("expires=300"), std::string::npos)
+      << phone.sip.last_response();
+
+  Phone wrong;
+  EXPECT_EQ(wrong.register_as(server_.port(), "1002", "1002", "guess"), 401);
+  Phone unknown;
+  EXPECT_EQ(unknown.register_as(server_.port(), "1099", "1099", "guess"), 401)
+      << "an unknown extension looks like a wrong password";
+  Phone impostor;
+  EXPECT_EQ(impostor.register_as(server_.port(), "1002", "1001", "secret1001"), 403)
+      << "1001 may not register 1002's phone";
 }
 
 TEST_F(ServeTest, SigtermDrainsAndExitsZero) {
