@@ -235,6 +235,21 @@ struct Call {
   TimePoint transfer_deadline;
   // The flow finished (transferred) while the bridge goes on: written when a side hangs up.
   std::optional<store::InteractionRecord> pending_record;
+  media::SessionId b_session = 0;  // the second leg's media session
+  // Queued to agents: the queue, exit keys, and once connected the agent (its extension).
+  bool queued = false;
+  bool connected = false;  // an agent took it (TaskAssigned)
+  std::string queue;
+  std::string exit_keys;
+  std::string agent;
+  bool internal = false;  // a feature-code call: no interaction record
+};
+
+// A phone of an agent being rung for a queued call (one per registered contact).
+struct AgentLeg {
+  CallId call;
+  core::AgentId agent;
+  media::SessionId session;
 };
 
 // The media session of a call's second leg: the call id with the top bit set.
@@ -252,6 +267,11 @@ struct TenantRuntime {
   std::string id;
   std::unique_ptr<sip::DigestAuthenticator> auth;
   sip::Registrar registrar;
+  std::unique_ptr<core::Router> router;
+  std::map<std::string, core::QueueId> queues;  // by queue id
+  std::map<std::string, core::AgentId> agents;  // by extension
+  std::vector<std::string> extensions;           // by AgentId
+  std::shared_ptr<const core::FlowSet> features;  // the feature codes' confirmation flows
 };
 
 class ServerImpl final : public Server, public sip::Listener, public media::Listener {
@@ -336,9 +356,78 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       auto auth = sip::DigestAuthenticator::create(dc);
       if (!auth) return Status::error("tenant '" + t.id + "': " + auth.message());
       rt->auth = std::make_unique<sip::DigestAuthenticator>(std::move(*auth));
+      if (Status st = build_router(t, *rt); !st) return Status::error("tenant '" + t.id + "': " + st.message());
+      rt->features = feature_flows(t);
       tenants_.emplace(t.id, std::move(rt));
     }
     return Status::ok();
+  }
+
+  // The tenant's routing domain: its queues (all first, then their escalation, so queues may
+  // overflow into each other) and its agents, all logged out until they dial the login code.
+  static Status build_router(const config::TenantConfig& t, TenantRuntime& rt) {
+    core::RouterConfig rc;
+    rc.break_reasons = t.break_reasons;
+    rt.router = std::make_unique<core::Router>(rc);
+    core::Router& r = *rt.router;
+    for (const config::QueueSpec& q : t.queues) {
+      core::QueueConfig qc = q.routing;
+      qc.name = q.id;
+      for (const auto& [skill, level] : q.skills) qc.skills.push_back({r.add_skill(skill), level});
+      auto id = r.add_queue(std::move(qc));
+      if (!id) return id.status();
+      rt.queues[q.id] = *id;
+    }
+    for (const config::QueueSpec& q : t.queues) {
+      std::vector<core::EscalationStep> steps;
+      for (const config::EscalationSpec& e : q.escalation) {
+        core::EscalationStep st;
+        st.after = e.after;
+        st.action = e.action;
+        st.amount = e.amount;
+        st.branch = e.branch;
+        if (!e.overflow_queue.empty()) st.overflow_queue = rt.queues.at(e.overflow_queue);
+        steps.push_back(std::move(st));
+      }
+      if (Status st = r.set_escalation(rt.queues.at(q.id), steps); !st) return st;
+    }
+    for (const config::AgentSpec& a : t.agents) {
+      core::AgentConfig ac;
+      ac.name = a.extension;
+      for (const auto& [skill, level] : a.skills) ac.skills.emplace_back(r.add_skill(skill), level);
+      for (const auto& m : a.queues) ac.queues.push_back({rt.queues.at(m.queue), m.tier});
+      ac.wrap_up = a.wrap_up;
+      ac.capacity = a.capacity;
+      auto id = r.add_agent(std::move(ac));
+      if (!id) return id.status();
+      rt.agents[a.extension] = *id;
+      rt.extensions.push_back(a.extension);
+    }
+    return Status::ok();
+  }
+
+  // A one-prompt flow per feature-code answer ("you are logged in"), said by espeak-ng in the
+  // tenant's language, then a normal hang-up.
+  static std::shared_ptr<const core::FlowSet> feature_flows(const config::TenantConfig& t) {
+    auto set = std::make_shared<core::FlowSet>();
+    set->tenant = t.id;
+    set->default_language = t.language;
+    const std::pair<const char*, const char*> kTexts[] = {
+        {"login", "You are logged in."},     {"logout", "You are logged out."},
+        {"pause", "You are on a break."},    {"resume", "You are available."},
+        {"error", "That code did not work."}};
+    for (const auto& [name, text] : kTexts) {
+      core::Flow f;
+      f.name = name;
+      f.start = "say";
+      core::PlayNode play;
+      play.prompts.push_back({core::PromptSpec::Kind::kText, text, core::Language::kEn});
+      play.next = "bye";
+      f.nodes["say"] = core::Node{"say", play};
+      f.nodes["bye"] = core::Node{"bye", core::HangupNode{}};
+      set->flows[name] = std::move(f);
+    }
+    return set;
   }
 
   // ---- Server ----
@@ -441,6 +530,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
         std::unique_lock<std::mutex> lock(mu_);
         auto ready = [&] { return !queue_.empty(); };
         std::optional<TimePoint> deadline = flows_.next_deadline();
+        if (auto r = next_router_deadline(); r && (!deadline || *r < *deadline)) deadline = r;
         if (!transfer_deadlines_.empty() &&
             (!deadline || transfer_deadlines_.begin()->first < *deadline)) {
           deadline = transfer_deadlines_.begin()->first;
@@ -467,6 +557,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       flows_.advance(wall_now(), out);
       execute(out);
       expire_transfers(wall_now());
+      advance_routers(wall_now());
       if (stopping) hangup_all();  // calls that arrived while stopping
     }
   }
@@ -487,6 +578,49 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     if (draining_) return reject(503, "Service Unavailable", "draining");
     std::shared_ptr<const config::ServerConfig> cfg = config_;
     auto route = cfg->route(in.to_user);
+    // A call from an agent's phone (not from a trunk of the number's tenant): authenticated as
+    // that agent, then a feature code or a number of its tenant.
+    const bool from_trunk = route && route->tenant->trunk_for_source(in.source_ip) != nullptr;
+    const config::TenantConfig* agent_tenant = nullptr;
+    std::string feature;
+    if (!from_trunk) {
+      agent_tenant = tenant_of(*cfg, in.from_user, in.to_host);
+      if (agent_tenant != nullptr) {
+        TenantRuntime& rt = *tenants_.at(agent_tenant->id);
+        const TimePoint now = wall_now();
+        auto challenge = [&](bool stale) {
+          std::vector<std::string> h;
+          for (const std::string& c : rt.auth->challenges(now, stale)) {
+            h.push_back("Proxy-Authenticate: " + c);
+          }
+          rejected_++;
+          stack_->reject(in.leg, 407, "Proxy Authentication Required", h);
+        };
+        if (in.authorization.empty()) return challenge(false);
+        auto creds = sip::parse_credentials(in.authorization);
+        if (!creds) return reject(400, "Bad Request", creds.message());
+        const config::AgentSpec* agent = agent_tenant->find_agent(creds->username);
+        std::optional<sip::DigestSecret> secret;
+        if (agent != nullptr) secret = sip::DigestSecret::from_password(agent->password);
+        switch (rt.auth->verify(*creds, "INVITE", secret, now)) {
+          case sip::DigestVerdict::kOk: break;
+          case sip::DigestVerdict::kStale: return challenge(true);
+          case sip::DigestVerdict::kMalformed: return reject(400, "Bad Request", "credentials");
+          case sip::DigestVerdict::kWrongCredentials: return challenge(false);
+        }
+        if (creds->username != in.from_user) return reject(403, "Forbidden", "not that agent");
+        feature = apply_feature_code(*agent_tenant, rt, in.from_user, in.to_user);
+        if (feature.empty()) {
+          route = cfg->route(in.to_user);
+          if (!route || route->tenant != agent_tenant) {
+            return reject(404, "Not Found", "no such number in the agent's tenant");
+          }
+        }
+      }
+    }
+    if (!feature.empty()) return start_call(in, cfg, agent_tenant, feature, nullptr, true);
+    if (agent_tenant != nullptr) return start_call(in, cfg, route->tenant, route->number->flow,
+                                                   route->number, false);
     if (!route) {
       const bool known_source = std::any_of(
           cfg->tenants.begin(), cfg->tenants.end(),
@@ -494,9 +628,23 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       if (!known_source) return reject(403, "Forbidden", "not a trunk");
       return reject(404, "Not Found", "no such number");
     }
-    if (route->tenant->trunk_for_source(in.source_ip) == nullptr) {
-      return reject(403, "Forbidden", "not a trunk of tenant " + route->tenant->id);
-    }
+    if (!from_trunk) return reject(403, "Forbidden", "not a trunk of tenant " + route->tenant->id);
+    start_call(in, cfg, route->tenant, route->number->flow, route->number, false);
+  }
+
+  // A new call: SDP checked and negotiated, a media session opened, a flow started (the number's
+  // flow, or a feature code's confirmation for an agent).
+  void start_call(const sip::IncomingCall& in, std::shared_ptr<const config::ServerConfig> cfg,
+                  const config::TenantConfig* tenant, const std::string& flow,
+                  const config::NumberRoute* number, bool internal) {
+    auto reject = [&](int status, const char* phrase, const std::string& why) {
+      rejected_++;
+      log::info("call refused", {{"status", std::to_string(status)},
+                                 {"from", in.from_user},
+                                 {"to", in.to_user},
+                                 {"why", why}});
+      stack_->reject(in.leg, status, phrase);
+    };
     if (!in.sdp) return reject(488, "Not Acceptable Here", "no SDP offer (delayed offer)");
     auto sdp = sip::parse_sdp(*in.sdp);
     if (!sdp) return reject(400, "Bad SDP", sdp.message());
@@ -513,12 +661,13 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     call.id = id;
     call.leg = in.leg;
     call.config = cfg;
-    call.tenant = route->tenant;
+    call.tenant = tenant;
     call.caller = in.from_user;
     call.called = in.to_user;
-    call.flow = route->number->flow;
+    call.flow = flow;
     call.started = wall_now();
     call.local = *local;
+    call.internal = internal;
     if (wildcard_) {
       call.local.address = local_address_towards(in.source_ip);
       if (call.local.address.empty()) call.local.address = "127.0.0.1";
@@ -530,17 +679,19 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     active_++;
 
     core::CallInfo info;
-    info.tenant = route->tenant->id;
+    info.tenant = tenant->id;
     info.from = in.from_user;
     info.to = in.to_user;
-    info.language = route->number->language;
+    if (number != nullptr) info.language = number->language;
+    std::shared_ptr<const core::FlowSet> flows =
+        internal ? tenants_.at(tenant->id)->features : tenant->flows;
     core::FlowCommandSink out;
-    Status s = flows_.start(id, route->tenant->flows, route->number->flow, info, wall_now(), out);
+    Status s = flows_.start(id, flows, flow, info, wall_now(), out);
     log::info("call", {{"call", std::to_string(id.value)},
-                       {"tenant", route->tenant->id},
+                       {"tenant", tenant->id},
                        {"from", in.from_user},
                        {"to", in.to_user},
-                       {"flow", route->number->flow},
+                       {"flow", flow},
                        {"codec", agreed->encoding}});
     if (!s.is_ok()) {
       log::error("flow did not start", {{"call", std::to_string(id.value)}, {"why", s.message()}});
@@ -549,6 +700,40 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       return;
     }
     execute(out);
+  }
+
+  // A feature code dialled by an agent: changes the agent's status and returns the confirmation
+  // flow to play ("login", ..., "error"), or "" when `dialled` is not a feature code.
+  std::string apply_feature_code(const config::TenantConfig& t, TenantRuntime& rt,
+                                 const std::string& extension, const std::string& dialled) {
+    const config::FeatureCodes& fc = t.feature_codes;
+    core::SetAgentStatus set;
+    set.agent = rt.agents.at(extension);
+    std::string answer;
+    if (dialled == fc.login || dialled == fc.resume) {
+      set.status = core::AgentStatus::kAvailable;
+      answer = dialled == fc.login ? "login" : "resume";
+    } else if (dialled == fc.logout) {
+      set.status = core::AgentStatus::kLoggedOut;
+      answer = "logout";
+    } else if (dialled.rfind(fc.pause, 0) == 0 && dialled.size() <= fc.pause.size() + 1) {
+      set.status = core::AgentStatus::kBreak;
+      if (dialled.size() == fc.pause.size() + 1) {
+        const int n = dialled.back() - '0';
+        if (n < 1 || n > static_cast<int>(t.break_reasons.size())) return "error";
+        set.reason = t.break_reasons[static_cast<size_t>(n - 1)];
+      }
+      answer = "pause";
+    } else {
+      return "";
+    }
+    if (Status st = route_event(rt, set); !st) {
+      log::warn("feature code refused", {{"agent", extension}, {"why", st.message()}});
+      return "error";
+    }
+    log::info("agent status", {{"tenant", t.id}, {"agent", extension}, {"code", dialled},
+                               {"status", std::string(core::to_string(set.status))}});
+    return answer;
   }
 
   // The tenant a request for `user`@`host` belongs to: the one whose realm is `host`, else the only
@@ -642,12 +827,12 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       if (c == nullptr) return;
       c->b_up = false;
       if (ev.reason == sip::EndReason::kLocal) return;  // we hung it up
-      // The far end of a transfer hung up: so does the caller.
+      // The far end (the transfer's destination, or the agent) hung up: so does the caller.
       if (c->leg_up) {
         stack_->hangup(c->leg);
         c->leg_up = false;
       }
-      finish_bridge(*c, "callee");
+      finish_bridge(*c, c->agent.empty() ? "callee" : "agent");
       return;
     }
     auto it = legs_.find(ev.leg);
@@ -665,14 +850,36 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       if (ev.reason != sip::EndReason::kLocal) finish_bridge(*c, "caller");
       return;
     }
+    withdraw(*c);
     if (ev.reason != sip::EndReason::kLocal) {
       c->ended_by_caller = ev.reason != sip::EndReason::kFailure;
       flow_event(id, core::CallerHungUp{});
     }
   }
 
-  // A bridged transfer ended: write the record the flow left, and end the call.
+  // The caller is gone while queued or ringing agents: the router hears it was abandoned.
+  void withdraw(Call& c) {
+    if (!c.queued) return;
+    c.queued = false;
+    if (TenantRuntime* rt = runtime_of(c)) {
+      (void)route_event(*rt, core::TaskAbandoned{core::TaskId{c.id.value}});
+    }
+    std::vector<sip::LegId> legs;
+    for (auto& [leg, al] : agent_legs_) {
+      if (al.call == c.id) legs.push_back(leg);
+    }
+    for (sip::LegId leg : legs) drop_agent_leg(leg);
+  }
+
+  // A bridged call (a transfer, or a caller with an agent) ended: write the record the flow left,
+  // tell the router the conversation is over (the agent wraps up), and end the call.
   void finish_bridge(Call& c, const char* ended_by) {
+    if (c.connected) {
+      c.connected = false;
+      if (TenantRuntime* rt = runtime_of(c)) {
+        (void)route_event(*rt, core::TaskCompleted{core::TaskId{c.id.value}});
+      }
+    }
     if (!c.pending_record) {  // still in the flow (answered, flow not finished): let it finish
       c.ended_by_caller = std::string(ended_by) == "caller";
       flow_event(c.id, core::CallerHungUp{});
@@ -693,6 +900,24 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   void on(OutProgress&) {}
 
   void on(OutAnswered& ev) {
+    if (auto al = agent_legs_.find(ev.leg); al != agent_legs_.end()) {
+      Call* c = find(al->second.call);
+      auto sdp = sip::parse_sdp(ev.sdp);
+      auto agreed = sdp ? media::negotiate(to_remote(*sdp)) : Result<media::Negotiated>(sdp.status());
+      if (c == nullptr || !agreed) {
+        drop_agent_leg(ev.leg);
+        return;
+      }
+      media_->set_remote(al->second.session, to_remote(*sdp), *agreed);
+      answered_legs_.insert(ev.leg);
+      const core::AgentId agent = al->second.agent;
+      if (TenantRuntime* rt = runtime_of(*c)) {
+        (void)route_event(*rt, core::OfferAccepted{core::TaskId{c->id.value}, agent});
+      }
+      // Not taken (another phone or agent won, or the caller left): that phone is hung up.
+      if (agent_legs_.count(ev.leg)) drop_agent_leg(ev.leg);
+      return;
+    }
     auto b = b_legs_.find(ev.leg);
     if (b == b_legs_.end()) {  // a transfer given up on (timeout, caller gone) answered late
       stack_->hangup(ev.leg);
@@ -710,20 +935,38 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     media::RemoteMedia remote = to_remote(*sdp);
     auto agreed = media::negotiate(remote);
     if (!agreed) return fail("the destination's SDP: " + agreed.message());
-    media_->set_remote(bleg_session(c->id), remote, *agreed);
+    media_->set_remote(c->b_session, remote, *agreed);
     if (!c->answered && c->leg_up) {
       stack_->answer(c->leg, answer_sdp(*c));
       c->answered = true;
       c->answered_at = wall_now();
       c->sdp_sent = true;
     }
-    media_->bridge(c->id.value, bleg_session(c->id));
+    media_->bridge(c->id.value, c->b_session);
     c->bridged = true;
     log::info("transferred", {{"call", std::to_string(c->id.value)}, {"to", c->transfer_target}});
     flow_event(c->id, core::TransferResult{true, ""});
   }
 
   void on(OutFailed& ev) {
+    if (auto al = agent_legs_.find(ev.leg); al != agent_legs_.end()) {
+      const AgentLeg leg = al->second;
+      media_->close(leg.session);
+      agent_legs_.erase(al);
+      bool ringing = false;  // another phone of the same agent may still answer
+      for (auto& [l, other] : agent_legs_) {
+        if (other.call == leg.call && other.agent == leg.agent) ringing = true;
+      }
+      Call* c = find(leg.call);
+      if (ringing || c == nullptr) return;
+      const auto reason = ev.status == 486   ? core::DeclineReason::kBusy
+                          : ev.status == 603 ? core::DeclineReason::kRejected
+                                             : core::DeclineReason::kNoAnswer;
+      if (TenantRuntime* rt = runtime_of(*c)) {
+        (void)route_event(*rt, core::OfferDeclined{core::TaskId{c->id.value}, leg.agent, reason});
+      }
+      return;
+    }
     auto b = b_legs_.find(ev.leg);
     if (b == b_legs_.end()) return;
     const CallId id = b->second;
@@ -739,7 +982,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     log::info("transfer failed", {{"call", std::to_string(c.id.value)},
                                   {"to", c.transfer_target},
                                   {"why", why}});
-    media_->close(bleg_session(c.id));
+    media_->close(c.b_session);
     b_legs_.erase(c.b_leg);
     c.b_leg = 0;
     c.b_up = false;
@@ -759,11 +1002,28 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
 
   void on(SipDigit& ev) {
     auto it = legs_.find(ev.leg);
-    if (it != legs_.end()) flow_event(it->second, core::DigitReceived{ev.digit});
+    if (it != legs_.end()) digit(it->second, ev.digit);
   }
   void on(MediaDigit& ev) {
     if (ev.session & kBLegBit) return;  // the far end of a transfer talks to the caller
-    flow_event(CallId{ev.session}, core::DigitReceived{ev.digit});
+    digit(CallId{ev.session}, ev.digit);
+  }
+
+  // A digit from the caller: an exit key while queued, else input for the flow.
+  void digit(CallId id, char d) {
+    Call* c = find(id);
+    if (c == nullptr) return;
+    if (c->queued) {
+      if (c->exit_keys.find(d) == std::string::npos) return;
+      // The router has no "withdrawn": the caller leaving by a key counts as abandoned there.
+      if (TenantRuntime* rt = runtime_of(*c)) {
+        (void)route_event(*rt, core::TaskAbandoned{core::TaskId{id.value}});
+      }
+      leave_queue(id, core::queue_key_branch(d), "");
+      return;
+    }
+    if (c->connected) return;
+    flow_event(id, core::DigitReceived{d});
   }
   void on(MediaPlayDone& ev) {
     if (ev.play_id == kBeepPlayId || (ev.session & kBLegBit)) return;
@@ -840,6 +1100,173 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   Call* find(CallId id) {
     auto it = calls_.find(id);
     return it == calls_.end() ? nullptr : &it->second;
+  }
+
+  // ---- the routing engine (one Router per tenant) ----
+
+  // Applies an event to the tenant's router and carries out what it says; events that carrying
+  // out produces (a phone that cannot be rung) are fed back until none is left.
+  Status route_event(TenantRuntime& rt, const core::Event& event) {
+    std::deque<core::Event> pending{event};
+    Status first;
+    bool is_first = true;
+    while (!pending.empty()) {
+      core::Event e = std::move(pending.front());
+      pending.pop_front();
+      core::CommandSink out;
+      Status st = rt.router->handle(e, wall_now(), out);
+      if (is_first) first = st;
+      is_first = false;
+      if (!st.is_ok()) log::warn("routing", {{"tenant", rt.id}, {"why", st.message()}});
+      for (core::Command& c : out) {
+        std::visit([&](auto& cmd) { route_command(rt, cmd, pending); }, c);
+      }
+    }
+    return first;
+  }
+
+  void advance_routers(TimePoint now) {
+    for (auto& [id, rt] : tenants_) {
+      core::CommandSink out;
+      rt->router->advance(now, out);
+      std::deque<core::Event> pending;
+      for (core::Command& c : out) {
+        std::visit([&](auto& cmd) { route_command(*rt, cmd, pending); }, c);
+      }
+      while (!pending.empty()) {
+        core::Event e = std::move(pending.front());
+        pending.pop_front();
+        (void)route_event(*rt, e);
+      }
+    }
+  }
+
+  std::optional<TimePoint> next_router_deadline() const {
+    std::optional<TimePoint> next;
+    for (const auto& [id, rt] : tenants_) {
+      auto d = rt->router->next_deadline();
+      if (d && (!next || *d < *next)) next = d;
+    }
+    return next;
+  }
+
+  // Ring every registered phone of the agent; a phone-less agent declines at once.
+  void route_command(TenantRuntime& rt, core::OfferTask& o, std::deque<core::Event>& pending) {
+    Call* c = find(CallId{o.task.value});
+    const std::string& ext = rt.extensions.at(o.agent.value);
+    std::vector<sip::Binding> phones = rt.registrar.contacts(ext, wall_now());
+    if (c == nullptr || phones.empty()) {
+      if (c != nullptr) log::info("agent has no registered phone", {{"agent", ext}});
+      pending.push_back(core::OfferDeclined{o.task, o.agent, core::DeclineReason::kBusy});
+      return;
+    }
+    for (const sip::Binding& phone : phones) {
+      const media::SessionId session = next_fork_session_++;
+      auto local = media_->open(session, c->id.value);
+      if (!local) continue;
+      sip::SdpAnswer offer;
+      offer.address = wildcard_ ? c->local.address : local->address;
+      offer.port = local->port;
+      offer.payload_type = c->agreed.payload_type;
+      offer.encoding = c->agreed.encoding;
+      offer.telephone_event = 101;
+      offer.session_id = session & 0xffffffffULL;
+      sip::OutgoingCall out;
+      out.target = phone.contact;
+      out.from_user = c->caller;
+      out.sdp = sip::build_sdp(offer);
+      out.headers = {{"X-Tamas-Queue", c->queue}};
+      const sip::LegId leg = stack_->invite(std::move(out));
+      agent_legs_[leg] = AgentLeg{c->id, o.agent, session};
+    }
+    log::info("offering", {{"call", std::to_string(c->id.value)}, {"agent", ext},
+                           {"phones", std::to_string(phones.size())}});
+  }
+
+  // Stop ringing the agent's phones for the task (or hang up one that answered too late).
+  void route_command(TenantRuntime&, core::CancelOffer& x, std::deque<core::Event>&) {
+    std::vector<sip::LegId> legs;
+    for (auto& [leg, al] : agent_legs_) {
+      if (al.call.value == x.task.value && al.agent == x.agent) legs.push_back(leg);
+    }
+    for (sip::LegId leg : legs) drop_agent_leg(leg);
+  }
+
+  void route_command(TenantRuntime& rt, core::TaskAssigned& a, std::deque<core::Event>&) {
+    Call* c = find(CallId{a.task.value});
+    if (c == nullptr) return;
+    // The phone that answered is the one still marked answered; others of the agent are dropped.
+    sip::LegId winner = 0;
+    for (auto& [leg, al] : agent_legs_) {
+      if (al.call == c->id && al.agent == a.agent && answered_legs_.count(leg)) winner = leg;
+    }
+    std::vector<sip::LegId> others;
+    for (auto& [leg, al] : agent_legs_) {
+      if (al.call == c->id && leg != winner) others.push_back(leg);
+    }
+    for (sip::LegId leg : others) drop_agent_leg(leg);
+    if (winner == 0) return;
+    const AgentLeg al = agent_legs_.at(winner);
+    agent_legs_.erase(winner);
+    answered_legs_.erase(winner);
+    c->b_leg = winner;
+    c->b_up = true;
+    c->b_session = al.session;
+    c->bridged = true;
+    c->connected = true;
+    c->agent = rt.extensions.at(a.agent.value);
+    b_legs_[winner] = c->id;
+    media_->stop_play(c->id.value);
+    media_->bridge(c->id.value, al.session);
+    const config::QueueSpec* q = c->tenant->find_queue(c->queue);
+    if (q != nullptr && q->recording.enabled) {
+      const std::string dir = c->config->data_dir + "/recordings/" + c->tenant->id;
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      c->recording = dir + "/" + node_ + "-" + std::to_string(c->id.value) + ".wav";
+      media_->record(c->id.value, c->id.value, c->recording,
+                     q->recording.mode == config::RecordingMode::kStereo ? media::RecordMode::kStereo
+                                                                         : media::RecordMode::kMono,
+                     Duration(0));
+    }
+    log::info("connected", {{"call", std::to_string(c->id.value)}, {"queue", c->queue},
+                            {"agent", c->agent},
+                            {"waited", format_duration(a.waited)}});
+    flow_event(c->id, core::QueueConnected{c->agent});
+  }
+
+  void route_command(TenantRuntime&, core::TaskRejected& r, std::deque<core::Event>&) {
+    leave_queue(CallId{r.task.value}, "", std::string(core::to_string(r.reason)));
+  }
+  void route_command(TenantRuntime&, core::TaskLeftQueue& l, std::deque<core::Event>&) {
+    leave_queue(CallId{l.task.value}, l.branch, std::string(core::to_string(l.reason)));
+  }
+  void route_command(TenantRuntime& rt, core::AgentChanged& a, std::deque<core::Event>&) {
+    log::info("agent", {{"tenant", rt.id}, {"agent", rt.extensions.at(a.agent.value)},
+                        {"status", std::string(core::to_string(a.status))},
+                        {"state", std::string(core::to_string(a.state))}});
+  }
+
+  void leave_queue(CallId id, const std::string& branch, const std::string& reason) {
+    Call* c = find(id);
+    if (c == nullptr || !c->queued) return;
+    c->queued = false;
+    media_->stop_play(id.value);
+    flow_event(id, core::QueueExited{branch, reason});
+  }
+
+  void drop_agent_leg(sip::LegId leg) {
+    auto it = agent_legs_.find(leg);
+    if (it == agent_legs_.end()) return;
+    stack_->hangup(leg);
+    media_->close(it->second.session);
+    agent_legs_.erase(it);
+    answered_legs_.erase(leg);
+  }
+
+  TenantRuntime* runtime_of(const Call& c) {
+    auto it = tenants_.find(c.tenant->id);
+    return it == tenants_.end() ? nullptr : it->second.get();
   }
 
   // ---- flow commands ----
@@ -933,7 +1360,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       execute(out);
       return;
     }
-    auto local = media_->open(bleg_session(c->id), c->id.value);
+    c->b_session = bleg_session(c->id);
+    auto local = media_->open(c->b_session, c->id.value);
     if (!local) {
       core::FlowCommandSink out;
       flows_.handle(t.call, core::TransferResult{false, local.message()}, wall_now(), out);
@@ -988,9 +1416,34 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   }
 
   void run(core::EnterQueue& q) {
-    core::FlowCommandSink out;
-    flows_.handle(q.call, core::QueueExited{"", "no routing yet"}, wall_now(), out);
-    execute(out);
+    Call* c = find(q.call);
+    if (c == nullptr) return;
+    TenantRuntime* rt = runtime_of(*c);
+    auto qid = rt ? rt->queues.find(q.queue) : decltype(rt->queues.end()){};
+    if (rt == nullptr || qid == rt->queues.end()) {
+      core::FlowCommandSink out;
+      flows_.handle(q.call, core::QueueExited{"", "no queue '" + q.queue + "'"}, wall_now(), out);
+      execute(out);
+      return;
+    }
+    c->queued = true;
+    c->queue = q.queue;
+    c->exit_keys = q.exit_keys;
+    const config::QueueSpec* spec = c->tenant->find_queue(q.queue);
+    if (spec != nullptr && !spec->music.empty()) {
+      const config::PromptSource* src = c->tenant->prompt(spec->music, q.language);
+      if (auto audio = src ? audio_.find(src->file) : nullptr) {
+        media_->play(c->id.value, kBeepPlayId, {audio}, /*loop=*/true);
+      }
+    }
+    core::TaskSpec task;
+    task.id = core::TaskId{c->id.value};
+    task.channel = core::Channel::kVoice;
+    task.queue = qid->second;
+    task.priority = q.priority;
+    task.attributes = {{"language", std::string(core::to_string(q.language))}};
+    log::info("queued", {{"call", std::to_string(c->id.value)}, {"queue", q.queue}});
+    (void)route_event(*rt, core::TaskArrived{std::move(task)});
   }
 
   void run(core::Hangup& h) {
@@ -1008,6 +1461,14 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   void run(core::Finished& f) {
     Call* c = find(f.call);
     if (c == nullptr) return;
+    if (c->internal) {  // a feature code's confirmation: not a contact
+      if (c->leg_up) {
+        stack_->hangup(c->leg);
+        c->leg_up = false;
+      }
+      end_call(f.call);
+      return;
+    }
     store::InteractionRecord r;
     r.id = node_ + "-" + std::to_string(c->id.value);
     r.tenant = c->tenant->id;
@@ -1024,6 +1485,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     r.agent = f.agent;
     r.reason = f.reason;
     r.variables = f.variables;
+    r.recording = c->recording;  // a queued call's conversation (a voicemail's path wins below)
     if (f.voicemail) {
       r.recording = f.voicemail->path;
       store::VoicemailRecord v;
@@ -1060,10 +1522,11 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     Call* c = find(id);
     if (c == nullptr) return;
     media_->close(id.value);
+    withdraw(*c);
     if (c->b_leg != 0) {
       if (c->b_up) stack_->hangup(c->b_leg);
       b_legs_.erase(c->b_leg);
-      media_->close(bleg_session(id));
+      media_->close(c->b_session);
     }
     transfer_deadlines_.erase({c->transfer_deadline, id});
     if (c->leg_up) legs_.erase(c->leg);  // ended legs were erased when they ended
@@ -1171,7 +1634,10 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   std::unordered_map<CallId, Call> calls_;
   std::map<std::string, std::unique_ptr<TenantRuntime>> tenants_;
   std::unordered_map<sip::LegId, CallId> legs_;    // callers' legs
-  std::unordered_map<sip::LegId, CallId> b_legs_;  // transfers' second legs
+  std::unordered_map<sip::LegId, CallId> b_legs_;  // second legs: transfers, connected agents
+  std::unordered_map<sip::LegId, AgentLeg> agent_legs_;  // agents' phones being rung
+  std::set<sip::LegId> answered_legs_;                   // of those, the ones that answered
+  media::SessionId next_fork_session_ = 1ULL << 62;
   std::set<std::pair<TimePoint, CallId>> transfer_deadlines_;
   uint64_t next_call_ = 1;
   bool draining_ = false;

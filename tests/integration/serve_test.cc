@@ -2,6 +2,7 @@
 // 127.0.0.1, configured by tests/data/serve/acme.yaml. Every server started here is stopped here.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <sndfile.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <map>
+#include <sstream>
 #include <mutex>
 #include <thread>
 
@@ -624,6 +626,55 @@ struct Phone {
   }
 };
 
+// The value of header `name` in a SIP message ("" when absent); every one of them for Via.
+std::vector<std::string> headers_of(const std::string& msg, const std::string& name) {
+  std::vector<std::string> out;
+  std::istringstream in(msg);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) break;
+    if (line.rfind(name + ":", 0) == 0) {
+      std::string v = line.substr(name.size() + 1);
+      while (!v.empty() && v.front() == ' ') v.erase(v.begin());
+      out.push_back(v);
+    }
+  }
+  return out;
+}
+
+// A response to `request` as a phone would send it (To tagged, Vias, From, Call-ID, CSeq copied).
+std::string response_to(const std::string& request, int status, const std::string& reason,
+                        uint16_t phone_port, const std::string& sdp = "") {
+  std::string m = "SIP/2.0 " + std::to_string(status) + " " + reason + "\r\n";
+  for (const std::string& v : headers_of(request, "Via")) m += "Via: " + v + "\r\n";
+  m += "From: " + headers_of(request, "From").at(0) + "\r\n";
+  std::string to = headers_of(request, "To").at(0);
+  if (to.find("tag=") == std::string::npos) to += ";tag=phone";
+  m += "To: " + to + "\r\nCall-ID: " + headers_of(request, "Call-ID").at(0) + "\r\n";
+  m += "CSeq: " + headers_of(request, "CSeq").at(0) + "\r\n";
+  m += "Contact: <sip:1001@127.0.0.1:" + std::to_string(phone_port) + ">\r\n";
+  if (!sdp.empty()) m += "Content-Type: application/sdp\r\n";
+  return m + "Content-Length: " + std::to_string(sdp.size()) + "\r\n\r\n" + sdp;
+}
+
+// The Proxy-Authorization for an INVITE answering the MD5 challenge in `challenge_response`.
+std::string invite_credentials(const std::string& challenge_response, const std::string& user,
+                               const std::string& password, const std::string& uri) {
+  const auto md5 = challenge_response.find("algorithm=MD5");
+  const auto line = challenge_response.rfind("Proxy-Authenticate:", md5);
+  const auto n0 = challenge_response.find("nonce=\"", line) + 7;
+  const std::string nonce = challenge_response.substr(n0, challenge_response.find('"', n0) - n0);
+  const auto alg = sip::DigestAlgorithm::kMd5;
+  const std::string ha1 = sip::digest_ha1(alg, user, "acme.test", password);
+  const std::string ha2 = sip::digest_hex(alg, "INVITE:" + uri);
+  const std::string response =
+      sip::digest_hex(alg, ha1 + ":" + nonce + ":00000001:cafe:auth:" + ha2);
+  return "Digest username=\"" + user + "\", realm=\"acme.test\", nonce=\"" + nonce +
+         "\", uri=\"" + uri + "\", response=\"" + response +
+         "\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"cafe\"";
+}
+
 TEST_F(ServeTest, AgentPhonesRegisterWithDigestAuthentication) {
   Phone phone;
   EXPECT_EQ(phone.register_as(server_.port(), "1001", "", ""), 401) << "challenged first";
@@ -645,6 +696,118 @@ TEST_F(ServeTest, AgentPhonesRegisterWithDigestAuthentication) {
   Phone impostor;
   EXPECT_EQ(impostor.register_as(server_.port(), "1002", "1001", "secret1001"), 403)
       << "1001 may not register 1002's phone";
+}
+
+// The whole path: agent 1001's phone registers and logs in with *11; a caller picks the support
+// queue (4) in the menu; the phone rings with the caller's number and the queue, answers; audio
+// flows both ways through the bridge; the recording is stereo (caller left, agent right); the
+// record names the queue and the agent.
+TEST_F(ServeTest, QueuedCallerIsConnectedToALoggedInAgent) {
+  Phone phone;
+  ASSERT_EQ(phone.register_as(server_.port(), "1001", "1001", "secret1001"), 200) << server_.log();
+
+  // *11 from the phone: challenged (407), then accepted; the confirmation plays and the server
+  // hangs up.
+  RtpPeer phone_rtp;
+  const std::string lp = std::to_string(phone.sip.port());
+  auto login = [&](const std::string& auth, int cseq) {
+    std::string body = test::sdp_body(phone_rtp.port());
+    std::string m = "INVITE sip:*11@acme.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:" + lp +
+                    ";branch=z9hG4bK-login" + std::to_string(cseq) +
+                    ";rport\r\nMax-Forwards: 70\r\nFrom: <sip:1001@acme.test>;tag=login\r\n"
+                    "To: <sip:*11@acme.test>\r\nCall-ID: login-1\r\nCSeq: " +
+                    std::to_string(cseq) + " INVITE\r\nContact: <sip:1001@127.0.0.1:" + lp + ">\r\n";
+    if (!auth.empty()) m += "Proxy-Authorization: " + auth + "\r\n";
+    m += "Content-Type: application/sdp\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+    phone.sip.send_to(server_.port(), m);
+    return phone.sip.final_status("login-1");
+  };
+  ASSERT_EQ(login("", 1), 407) << server_.log();
+  const std::string challenge = phone.sip.last_response();
+  phone.sip.send_to(server_.port(), test::ack("*11", phone.sip.port(), "login-1", phone.sip.last_to_tag()));
+  ASSERT_EQ(login(invite_credentials(challenge, "1001", "secret1001", "sip:*11@acme.test"), 2), 200)
+      << server_.log();
+  phone.sip.send_to(server_.port(), test::ack("*11", phone.sip.port(), "login-1", phone.sip.last_to_tag()));
+  auto [confirm_rms, confirm_packets] = phone_rtp.listen(1200ms);
+  EXPECT_GT(confirm_rms, 300.0) << "the confirmation prompt";
+  // The server's BYE after the confirmation.
+  std::optional<std::string> bye;
+  for (int i = 0; i < 10 && !bye; ++i) {
+    auto msg = phone.sip.receive(5s);
+    if (!msg) break;
+    if (msg->rfind("BYE ", 0) == 0) bye = *msg;
+  }
+  ASSERT_TRUE(bye.has_value()) << server_.log();
+  phone.sip.send_to(server_.port(), response_to(*bye, 200, "OK", phone.sip.port()));
+  ASSERT_NE(server_.log().find("agent status"), std::string::npos) << server_.log();
+
+  // The caller picks the queue.
+  Caller caller;
+  ASSERT_EQ(caller.call(server_.port(), "100", "queued-1"), 200);
+  caller.rtp.listen(300ms);
+  caller.rtp.send_digit('4');
+  // The phone rings: an INVITE from the server, with the caller's number.
+  std::optional<std::string> offer;
+  for (int i = 0; i < 20 && !offer; ++i) {
+    auto msg = phone.sip.receive(5s);
+    if (!msg) break;
+    if (msg->rfind("INVITE ", 0) == 0) offer = *msg;
+  }
+  ASSERT_TRUE(offer.has_value()) << server_.log();
+  EXPECT_NE(headers_of(*offer, "From").at(0).find("5551234"), std::string::npos) << *offer;
+  EXPECT_EQ(headers_of(*offer, "X-Tamas-Queue").at(0), "support");
+  phone_rtp.set_remote(offer->substr(offer->find("\r\n\r\n") + 4));
+  phone.sip.send_to(server_.port(),
+                    response_to(*offer, 200, "OK", phone.sip.port(), test::sdp_body(phone_rtp.port())));
+  // Talk: the caller sends one tone, the agent another, at the same time.
+  std::thread agent_talk([&] { phone_rtp.send_tone(2000ms, 4000); });
+  std::thread caller_talk([&] { caller.rtp.send_tone(2000ms, 8000); });
+  auto [heard_by_caller, p1] = caller.rtp.listen(1800ms);
+  auto [heard_by_agent, p2] = phone_rtp.listen(200ms);
+  agent_talk.join();
+  caller_talk.join();
+  EXPECT_GT(heard_by_caller, 800.0) << "the agent's voice reaches the caller";
+  EXPECT_GT(heard_by_agent, 800.0) << "the caller's voice reaches the agent";
+  EXPECT_EQ(caller.hang_up(server_.port(), "100"), 200);
+  // The agent's phone gets a BYE.
+  std::optional<std::string> agent_bye;
+  for (int i = 0; i < 20 && !agent_bye; ++i) {
+    auto msg = phone.sip.receive(5s);
+    if (!msg) break;
+    if (msg->rfind("BYE ", 0) == 0) agent_bye = *msg;
+  }
+  ASSERT_TRUE(agent_bye.has_value()) << server_.log();
+  phone.sip.send_to(server_.port(), response_to(*agent_bye, 200, "OK", phone.sip.port()));
+
+  auto records = server_.wait_records(1);
+  ASSERT_EQ(records.size(), 1u) << server_.log();
+  const auto& r = records[0];
+  EXPECT_EQ(r["result"], "queued");
+  EXPECT_EQ(r["queue"], "support");
+  EXPECT_EQ(r["agent"], "1001");
+  EXPECT_EQ(r["ivr_path"], "4");
+  EXPECT_EQ(r["ended_by"], "caller");
+  // Stereo: the caller (amplitude 8000) on the left, the agent (4000) on the right.
+  const std::string path = r["recording"];
+  ASSERT_FALSE(path.empty());
+  SF_INFO info{};
+  SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
+  ASSERT_NE(f, nullptr) << path;
+  EXPECT_EQ(info.channels, 2);
+  std::vector<int16_t> frames(static_cast<size_t>(info.frames) * 2);
+  sf_readf_short(f, frames.data(), info.frames);
+  sf_close(f);
+  double left = 0, right = 0;
+  for (size_t i = 0; i + 1 < frames.size(); i += 2) {
+    left += static_cast<double>(frames[i]) * frames[i];
+    right += static_cast<double>(frames[i + 1]) * frames[i + 1];
+  }
+  const double n = static_cast<double>(frames.size() / 2);
+  left = std::sqrt(left / n);
+  right = std::sqrt(right / n);
+  EXPECT_GT(right, 300.0) << "the agent is on the right";
+  EXPECT_GT(left, 1.4 * right) << "the (louder) caller is on the left: " << left << " vs " << right;
 }
 
 TEST_F(ServeTest, SigtermDrainsAndExitsZero) {
