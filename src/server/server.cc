@@ -243,7 +243,15 @@ struct Call {
   std::string exit_keys;
   std::string agent;
   bool internal = false;  // a feature-code call: no interaction record
+  // Announcements while queued: the play in progress (0 = none), the next one, the last position.
+  core::Language language = core::Language::kEn;
+  uint64_t announce_play = 0;
+  TimePoint next_announce;
+  uint32_t last_position = 0;
 };
+
+// Play ids of the server's own announcements: far above the flow engine's, which ignores them.
+constexpr uint64_t kAnnouncePlayBase = 1ULL << 40;
 
 // A phone of an agent being rung for a queued call (one per registered contact).
 struct AgentLeg {
@@ -531,6 +539,10 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
         auto ready = [&] { return !queue_.empty(); };
         std::optional<TimePoint> deadline = flows_.next_deadline();
         if (auto r = next_router_deadline(); r && (!deadline || *r < *deadline)) deadline = r;
+        if (!announce_deadlines_.empty() &&
+            (!deadline || announce_deadlines_.begin()->first < *deadline)) {
+          deadline = announce_deadlines_.begin()->first;
+        }
         if (!transfer_deadlines_.empty() &&
             (!deadline || transfer_deadlines_.begin()->first < *deadline)) {
           deadline = transfer_deadlines_.begin()->first;
@@ -558,6 +570,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       execute(out);
       expire_transfers(wall_now());
       advance_routers(wall_now());
+      announce_due(wall_now());
       if (stopping) hangup_all();  // calls that arrived while stopping
     }
   }
@@ -1027,6 +1040,14 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   }
   void on(MediaPlayDone& ev) {
     if (ev.play_id == kBeepPlayId || (ev.session & kBLegBit)) return;
+    if (ev.play_id >= kAnnouncePlayBase) {
+      Call* c = find(CallId{ev.session});
+      if (c != nullptr && c->queued && ev.play_id == c->announce_play) {
+        c->announce_play = 0;
+        resume_music(*c);
+      }
+      return;
+    }
     flow_event(CallId{ev.session}, core::PlayDone{ev.play_id});
   }
   void on(MediaRecordDone& ev) {
@@ -1443,7 +1464,82 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     task.priority = q.priority;
     task.attributes = {{"language", std::string(core::to_string(q.language))}};
     log::info("queued", {{"call", std::to_string(c->id.value)}, {"queue", q.queue}});
+    c->language = q.language;
+    const CallId id = c->id;
     (void)route_event(*rt, core::TaskArrived{std::move(task)});
+    c = find(id);
+    if (c != nullptr && c->queued && spec != nullptr && spec->announce.enabled()) {
+      c->next_announce = wall_now() + spec->announce.first_after;
+      announce_deadlines_.insert({c->next_announce, id});
+    }
+  }
+
+  // "You are number 3 in the queue. Your expected wait is about two minutes.", in the call's
+  // language, when due (and, if so configured, only when the position changed).
+  void announce_due(TimePoint now) {
+    while (!announce_deadlines_.empty() && announce_deadlines_.begin()->first <= now) {
+      const CallId id = announce_deadlines_.begin()->second;
+      announce_deadlines_.erase(announce_deadlines_.begin());
+      Call* c = find(id);
+      if (c == nullptr || !c->queued || c->connected) continue;
+      const config::QueueSpec* spec = c->tenant->find_queue(c->queue);
+      TenantRuntime* rt = runtime_of(*c);
+      if (spec == nullptr || rt == nullptr) continue;
+      c->next_announce = now + spec->announce.every;
+      announce_deadlines_.insert({c->next_announce, id});
+      auto standing = rt->router->standing(core::TaskId{id.value}, now);
+      if (!standing) continue;  // ringing an agent: no announcement now
+      if (spec->announce.only_if_changed && standing->position == c->last_position) continue;
+      c->last_position = standing->position;
+      const std::string text = announcement(spec->announce, standing->position,
+                                            standing->expected_wait, c->language);
+      c->announce_play = kAnnouncePlayBase + next_announce_++;
+      c->current_play = c->announce_play;
+      log::info("announced", {{"call", std::to_string(id.value)},
+                              {"position", std::to_string(standing->position)},
+                              {"expected_wait", format_duration(standing->expected_wait)}});
+      core::Prompt p;
+      p.kind = core::PromptSpec::Kind::kText;
+      p.text = text;
+      p.language = c->language;
+      {
+        std::lock_guard<std::mutex> lock(resolve_mu_);
+        resolve_queue_.push_back({id, c->announce_play, {p}, c->config, c->tenant});
+      }
+      resolve_cv_.notify_one();
+    }
+  }
+
+  static std::string announcement(const config::AnnounceSpec& a, uint32_t position,
+                                  Duration wait, core::Language lang) {
+    const std::string n = prompts::number_words(position, lang);
+    const std::string d = prompts::duration_phrase(wait, lang);
+    std::string out;
+    switch (lang) {
+      case core::Language::kFa:
+        if (a.position) out += "شما نفر " + n + " در صف هستید. ";
+        if (a.wait_time) out += "زمان انتظار شما " + d + " است.";
+        break;
+      case core::Language::kAr:
+        if (a.position) out += "ترتيبك في قائمة الانتظار " + n + ". ";
+        if (a.wait_time) out += "مدة انتظارك المتوقعة " + d + ".";
+        break;
+      case core::Language::kEn:
+        if (a.position) out += "You are number " + n + " in the queue. ";
+        if (a.wait_time) out += "Your expected wait is " + d + ".";
+        break;
+    }
+    return out;
+  }
+
+  // The queue's music again (after an announcement).
+  void resume_music(Call& c) {
+    const config::QueueSpec* spec = c.tenant->find_queue(c.queue);
+    if (spec == nullptr || spec->music.empty()) return;
+    const config::PromptSource* src = c.tenant->prompt(spec->music, c.language);
+    if (auto audio = src ? audio_.find(src->file) : nullptr) {
+      media_->play(c.id.value, kBeepPlayId, {audio}, /*loop=*/true);
+    }
   }
 
   void run(core::Hangup& h) {
@@ -1529,6 +1625,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       media_->close(c->b_session);
     }
     transfer_deadlines_.erase({c->transfer_deadline, id});
+    announce_deadlines_.erase({c->next_announce, id});
     if (c->leg_up) legs_.erase(c->leg);  // ended legs were erased when they ended
     calls_.erase(id);
     active_--;
@@ -1639,6 +1736,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   std::set<sip::LegId> answered_legs_;                   // of those, the ones that answered
   media::SessionId next_fork_session_ = 1ULL << 62;
   std::set<std::pair<TimePoint, CallId>> transfer_deadlines_;
+  std::set<std::pair<TimePoint, CallId>> announce_deadlines_;
+  uint64_t next_announce_ = 1;
   uint64_t next_call_ = 1;
   bool draining_ = false;
 };

@@ -810,6 +810,33 @@ TEST_F(ServeTest, QueuedCallerIsConnectedToALoggedInAgent) {
   EXPECT_GT(left, 1.4 * right) << "the (louder) caller is on the left: " << left << " vs " << right;
 }
 
+// Nobody is logged in: two callers (English, then Persian) wait in the support queue and hear
+// their position and expected wait, in their own language.
+TEST_F(ServeTest, WaitingCallersHearTheirPosition) {
+  Caller first, second;
+  ASSERT_EQ(first.call(server_.port(), "100", "wait-1"), 200);
+  first.rtp.listen(300ms);
+  first.rtp.send_digit('4');
+  auto [rms1, p1] = first.rtp.listen(3000ms);
+  ASSERT_EQ(second.call(server_.port(), "200", "wait-2"), 200);
+  second.rtp.listen(300ms);
+  second.rtp.send_digit('4');
+  auto [rms2, p2] = second.rtp.listen(3500ms);
+  EXPECT_GT(rms1, 300.0) << "the first caller's announcement";
+  EXPECT_GT(rms2, 300.0) << "the second caller's announcement";
+  const std::string log = server_.log();
+  EXPECT_NE(log.find("announced call=1 position=1"), std::string::npos) << log;
+  EXPECT_NE(log.find("announced call=2 position=2"), std::string::npos) << log;
+  EXPECT_EQ(second.hang_up(server_.port(), "200"), 200);
+  EXPECT_EQ(first.hang_up(server_.port(), "100"), 200);
+  auto records = server_.wait_records(2);
+  ASSERT_EQ(records.size(), 2u);
+  for (const auto& r : records) {
+    EXPECT_EQ(r["result"], "abandoned_in_queue");
+    EXPECT_EQ(r["queue"], "support");
+  }
+}
+
 TEST_F(ServeTest, SigtermDrainsAndExitsZero) {
   Caller c;
   ASSERT_EQ(c.call(server_.port(), "100", "drain-1"), 200);
