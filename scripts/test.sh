@@ -17,4 +17,5 @@ scripts/build.sh build-asan -DTAMAS_SANITIZE=ON -DTAMAS_WERROR=ON -DCMAKE_BUILD_
   "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g"
 echo "== tests under sanitizers =="
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" \
   ctest --test-dir build-asan --output-on-failure -j "$jobs" -L unit

@@ -13,6 +13,9 @@ namespace {
 struct HomeDeleter {
   void operator()(su_home_t* h) const { su_home_unref(h); }
 };
+struct ParserDeleter {
+  void operator()(sdp_parser_t* p) const { sdp_parser_free(p); }
+};
 
 Mode mode_of(unsigned m) {
   switch (m) {
@@ -44,29 +47,23 @@ Result<SdpAudio> parse_sdp(std::string_view body) {
   if (body.empty()) return Status::error("the SDP body is empty");
   std::unique_ptr<su_home_t, HomeDeleter> home(static_cast<su_home_t*>(su_home_new(sizeof(su_home_t))));
   if (!home) return Status::error("out of memory parsing SDP");
-  sdp_parser_t* parser =
-      sdp_parse(home.get(), body.data(), static_cast<issize_t>(body.size()), 0);
-  sdp_session_t* session = sdp_session(parser);
+  // Freed when this returns, after every use of what it parsed.
+  std::unique_ptr<sdp_parser_t, ParserDeleter> parser(
+      sdp_parse(home.get(), body.data(), static_cast<issize_t>(body.size()), 0));
+  sdp_session_t* session = sdp_session(parser.get());
   if (session == nullptr) {
-    const char* why = sdp_parsing_error(parser);
-    std::string msg = std::string("the SDP does not parse: ") + (why ? why : "unknown error");
-    sdp_parser_free(parser);
-    return Status::error(msg);
+    const char* why = sdp_parsing_error(parser.get());
+    return Status::error(std::string("the SDP does not parse: ") + (why ? why : "unknown error"));
   }
   SdpAudio audio;
   const sdp_media_t* m = session->sdp_media;
   while (m != nullptr && m->m_type != sdp_media_audio) m = m->m_next;
-  if (m == nullptr) {
-    sdp_parser_free(parser);
-    return Status::error("the SDP has no audio stream (m=audio)");
-  }
+  if (m == nullptr) return Status::error("the SDP has no audio stream (m=audio)");
   if (m->m_port == 0 || m->m_port > 65535) {
-    sdp_parser_free(parser);
     return Status::error("the SDP's audio stream has port " + std::to_string(m->m_port));
   }
   const sdp_connection_t* c = m->m_connections ? m->m_connections : session->sdp_connection;
   if (c == nullptr || !is_ipv4(c->c_address)) {
-    sdp_parser_free(parser);
     return Status::error("the SDP's audio stream has no IPv4 connection address (c=IN IP4 ...)");
   }
   audio.address = c->c_address;
@@ -79,7 +76,6 @@ Result<SdpAudio> parse_sdp(std::string_view body) {
     f.clock_rate = static_cast<uint32_t>(r->rm_rate);
     audio.formats.push_back(std::move(f));
   }
-  sdp_parser_free(parser);
   return audio;
 }
 

@@ -15,6 +15,7 @@
 #include <functional>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -97,7 +98,7 @@ class SofiaStack final : public Stack {
       if (l == nullptr || l->responded) return;
       l->responded = true;
       const std::string extra = join_headers(headers);
-      nua_respond(l->nh, status, phrase.c_str(),
+      nua_respond(l->nh, status, intern(phrase),
                   TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())), TAG_END());
     });
   }
@@ -110,11 +111,18 @@ class SofiaStack final : public Stack {
       PendingRegister pending = it->second;
       registers_.erase(it);
       const std::string extra = join_headers(headers);
-      nua_respond(pending.nh, status, phrase.c_str(), NUTAG_WITH_SAVED(pending.saved),
+      nua_respond(pending.nh, status, intern(phrase), NUTAG_WITH_SAVED(pending.saved),
                   TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())), TAG_END());
       nua_destroy_event(pending.saved);
       nua_handle_destroy(pending.nh);
     });
+  }
+
+  // nua_respond() hands the reason phrase to sofia's own stack thread as a bare pointer, read
+  // when the response is sent: it must outlive the call. Phrases are few and reused, so each is
+  // kept for the life of the stack.
+  const char* intern(const std::string& phrase) {
+    return phrases_.insert(phrase).first->c_str();
   }
 
   static std::string join_headers(const std::vector<std::string>& headers) {
@@ -542,6 +550,7 @@ class SofiaStack final : public Stack {
   nua_t* nua_ = nullptr;
   std::unordered_map<LegId, Leg> legs_;  // node-based: Leg addresses are stable (hmagic)
   std::atomic<LegId> next_leg_{1};       // any thread (invite() hands out ids at once)
+  std::set<std::string> phrases_;        // reason phrases given to sofia (intern())
   struct PendingRegister {
     nua_handle_t* nh = nullptr;
     nua_saved_event_t saved[1] = {nullptr};
