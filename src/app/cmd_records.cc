@@ -67,7 +67,19 @@ int run_interactions(const RecordOptions& o) {
                           {"recording", r.recording},
                           {"reason", r.reason},
                           {"transfer_target", r.transfer_target},
+                          {"wait_seconds", to_seconds(r.wait)},
+                          {"ring_seconds", to_seconds(r.ring)},
+                          {"talk_seconds", to_seconds(r.talk)},
+                          {"hold_seconds", to_seconds(r.hold)},
+                          {"hold_count", r.hold_count},
+                          {"transfers", r.transfers},
                           {"variables", r.variables}};
+      nlohmann::json timeline = nlohmann::json::array();
+      for (const auto& e : r.timeline) {
+        timeline.push_back(
+            {{"at", store::format_time(e.at)}, {"event", e.event}, {"detail", e.detail}});
+      }
+      j["timeline"] = std::move(timeline);
       out.push_back(std::move(j));
     }
     std::cout << out.dump(2) << "\n";

@@ -248,6 +248,14 @@ struct Call {
   uint64_t announce_play = 0;
   TimePoint next_announce;
   uint32_t last_position = 0;
+  // For the record: when it joined the queue, was offered to each agent, was connected.
+  TimePoint queued_at, connected_at;
+  std::map<uint32_t, TimePoint> offered_at;  // by AgentId
+  Duration wait{}, ring{};
+  std::vector<store::InteractionRecord::TimelineEvent> timeline;
+  void event(std::string what, std::string detail = "") {
+    timeline.push_back({wall_now(), std::move(what), std::move(detail)});
+  }
 };
 
 // Play ids of the server's own announcements: far above the flow engine's, which ignores them.
@@ -874,7 +882,12 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   void withdraw(Call& c) {
     if (!c.queued) return;
     c.queued = false;
+    c.wait = wall_now() - c.queued_at;
     if (TenantRuntime* rt = runtime_of(c)) {
+      auto standing = rt->router->standing(core::TaskId{c.id.value}, wall_now());
+      c.event("abandoned", standing ? "position " + std::to_string(standing->position) + ", waited " +
+                                          format_duration(c.wait)
+                                    : "while an agent's phone rang, waited " + format_duration(c.wait));
       (void)route_event(*rt, core::TaskAbandoned{core::TaskId{c.id.value}});
     }
     std::vector<sip::LegId> legs;
@@ -902,6 +915,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     c.pending_record.reset();
     r.ended_at = wall_now();
     r.ended_by = ended_by;
+    if (c.connected_at != TimePoint{}) r.talk = r.ended_at - c.connected_at;
+    r.timeline.push_back({r.ended_at, "completed", std::string("hung up by ") + ended_by});
     log::info("call ended", {{"call", std::to_string(c.id.value)},
                              {"result", r.result},
                              {"transfer", r.transfer_target},
@@ -957,6 +972,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     }
     media_->bridge(c->id.value, c->b_session);
     c->bridged = true;
+    c->connected_at = wall_now();
+    c->event("transferred", c->transfer_target);
     log::info("transferred", {{"call", std::to_string(c->id.value)}, {"to", c->transfer_target}});
     flow_event(c->id, core::TransferResult{true, ""});
   }
@@ -975,6 +992,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       const auto reason = ev.status == 486   ? core::DeclineReason::kBusy
                           : ev.status == 603 ? core::DeclineReason::kRejected
                                              : core::DeclineReason::kNoAnswer;
+      c->event(std::string(core::to_string(reason)), std::to_string(ev.status));
       if (TenantRuntime* rt = runtime_of(*c)) {
         (void)route_event(*rt, core::OfferDeclined{core::TaskId{c->id.value}, leg.agent, reason});
       }
@@ -1032,6 +1050,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       if (TenantRuntime* rt = runtime_of(*c)) {
         (void)route_event(*rt, core::TaskAbandoned{core::TaskId{id.value}});
       }
+      c->event("left", std::string("pressed ") + d);
       leave_queue(id, core::queue_key_branch(d), "");
       return;
     }
@@ -1200,12 +1219,17 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       const sip::LegId leg = stack_->invite(std::move(out));
       agent_legs_[leg] = AgentLeg{c->id, o.agent, session};
     }
+    c->offered_at[o.agent.value] = wall_now();
+    c->event("offered", ext);
     log::info("offering", {{"call", std::to_string(c->id.value)}, {"agent", ext},
                            {"phones", std::to_string(phones.size())}});
   }
 
   // Stop ringing the agent's phones for the task (or hang up one that answered too late).
-  void route_command(TenantRuntime&, core::CancelOffer& x, std::deque<core::Event>&) {
+  void route_command(TenantRuntime& rt, core::CancelOffer& x, std::deque<core::Event>&) {
+    if (Call* c = find(CallId{x.task.value}); c != nullptr && x.reason == core::CancelReason::kRingTimeout) {
+      c->event("no-answer", rt.extensions.at(x.agent.value));
+    }
     std::vector<sip::LegId> legs;
     for (auto& [leg, al] : agent_legs_) {
       if (al.call.value == x.task.value && al.agent == x.agent) legs.push_back(leg);
@@ -1236,6 +1260,12 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     c->bridged = true;
     c->connected = true;
     c->agent = rt.extensions.at(a.agent.value);
+    c->connected_at = wall_now();
+    c->wait = c->connected_at - c->queued_at;
+    if (auto it = c->offered_at.find(a.agent.value); it != c->offered_at.end()) {
+      c->ring = c->connected_at - it->second;
+    }
+    c->event("connected", c->agent);
     b_legs_[winner] = c->id;
     media_->stop_play(c->id.value);
     media_->bridge(c->id.value, al.session);
@@ -1272,6 +1302,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     Call* c = find(id);
     if (c == nullptr || !c->queued) return;
     c->queued = false;
+    c->wait = wall_now() - c->queued_at;
+    if (!reason.empty()) c->event("left", reason);
     media_->stop_play(id.value);
     flow_event(id, core::QueueExited{branch, reason});
   }
@@ -1465,6 +1497,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     task.attributes = {{"language", std::string(core::to_string(q.language))}};
     log::info("queued", {{"call", std::to_string(c->id.value)}, {"queue", q.queue}});
     c->language = q.language;
+    c->queued_at = wall_now();
+    c->event("queued", q.queue);
     const CallId id = c->id;
     (void)route_event(*rt, core::TaskArrived{std::move(task)});
     c = find(id);
@@ -1582,6 +1616,10 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     r.reason = f.reason;
     r.variables = f.variables;
     r.recording = c->recording;  // a queued call's conversation (a voicemail's path wins below)
+    r.wait = c->wait;
+    r.ring = c->ring;
+    r.transfers = f.result == core::FlowResult::kTransferred ? 1 : 0;
+    r.timeline = c->timeline;
     if (f.voicemail) {
       r.recording = f.voicemail->path;
       store::VoicemailRecord v;

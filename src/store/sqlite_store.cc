@@ -61,6 +61,23 @@ CREATE INDEX voicemails_tenant_at ON voicemails (tenant, at);
     R"sql(
 ALTER TABLE interactions ADD COLUMN transfer_target TEXT NOT NULL DEFAULT '';
 )sql",
+    // 3: the queue's figures and the timeline of events of a contact.
+    R"sql(
+ALTER TABLE interactions ADD COLUMN wait_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE interactions ADD COLUMN ring_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE interactions ADD COLUMN talk_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE interactions ADD COLUMN hold_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE interactions ADD COLUMN hold_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE interactions ADD COLUMN transfers INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE interaction_events (
+  interaction_id TEXT NOT NULL REFERENCES interactions (id),
+  seq INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  event TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  PRIMARY KEY (interaction_id, seq)
+);
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -144,7 +161,8 @@ class SqliteStore final : public Store {
     auto st = prepare(reader_.get(),
                       "SELECT id, tenant, channel, direction, caller, called, started_at, "
                       "answered_at, ended_at, flow, ivr_path, result, ended_by, queue, agent, "
-                      "recording, reason, transfer_target FROM interactions WHERE (?1 IS NULL OR tenant = ?1) "
+                      "recording, reason, transfer_target, wait_ms, ring_ms, talk_ms, hold_ms, hold_count, "
+                      "transfers FROM interactions WHERE (?1 IS NULL OR tenant = ?1) "
                       "AND (?2 IS NULL OR started_at >= ?2) ORDER BY started_at, id LIMIT ?3");
     if (!st) return st.status();
     sqlite3_stmt* s = st->get();
@@ -175,17 +193,36 @@ class SqliteStore final : public Store {
       r.recording = column(s, 15);
       r.reason = column(s, 16);
       r.transfer_target = column(s, 17);
+      r.wait = Duration(sqlite3_column_int64(s, 18));
+      r.ring = Duration(sqlite3_column_int64(s, 19));
+      r.talk = Duration(sqlite3_column_int64(s, 20));
+      r.hold = Duration(sqlite3_column_int64(s, 21));
+      r.hold_count = static_cast<uint32_t>(sqlite3_column_int64(s, 22));
+      r.transfers = static_cast<uint32_t>(sqlite3_column_int64(s, 23));
       out.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(reader_.get()));
     auto vars = prepare(reader_.get(),
                         "SELECT name, value FROM interaction_variables WHERE interaction_id = ?1");
     if (!vars) return vars.status();
+    auto events = prepare(reader_.get(),
+                          "SELECT at, event, detail FROM interaction_events WHERE "
+                          "interaction_id = ?1 ORDER BY seq");
+    if (!events) return events.status();
     for (InteractionRecord& r : out) {
       sqlite3_reset(vars->get());
       bind(vars->get(), 1, r.id);
       while (sqlite3_step(vars->get()) == SQLITE_ROW) {
         r.variables[column(vars->get(), 0)] = column(vars->get(), 1);
+      }
+      sqlite3_reset(events->get());
+      bind(events->get(), 1, r.id);
+      while (sqlite3_step(events->get()) == SQLITE_ROW) {
+        InteractionRecord::TimelineEvent e;
+        if (auto t = parse_time(column(events->get(), 0))) e.at = *t;
+        e.event = column(events->get(), 1);
+        e.detail = column(events->get(), 2);
+        r.timeline.push_back(std::move(e));
       }
     }
     return out;
@@ -281,8 +318,9 @@ class SqliteStore final : public Store {
     auto st = cached(insert_interaction_, db,
                      "INSERT OR REPLACE INTO interactions (id, tenant, channel, direction, caller, "
                      "called, started_at, answered_at, ended_at, flow, ivr_path, result, ended_by, "
-                     "queue, agent, recording, reason, transfer_target) VALUES (?1, ?2, ?3, ?4, ?5, "
-                     "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
+                     "queue, agent, recording, reason, transfer_target, wait_ms, ring_ms, talk_ms, "
+                     "hold_ms, hold_count, transfers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                     "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)");
     if (!st) return st.status();
     sqlite3_stmt* s = *st;
     const std::string fields[] = {r.id, r.tenant, r.channel, r.direction, r.caller, r.called,
@@ -293,6 +331,9 @@ class SqliteStore final : public Store {
                                 r.queue,                 r.agent, r.recording, r.reason};
     for (int i = 0; i < 9; ++i) bind(s, i + 9, rest[i]);
     bind(s, 18, r.transfer_target);
+    const int64_t figures[] = {r.wait.count(), r.ring.count(), r.talk.count(), r.hold.count(),
+                               r.hold_count, r.transfers};
+    for (int i = 0; i < 6; ++i) sqlite3_bind_int64(s, 19 + i, figures[i]);
     if (sqlite3_step(s) != SQLITE_DONE) {
       return Status::error(path_ + ": saving interaction " + r.id + ": " + sqlite3_errmsg(db));
     }
@@ -305,6 +346,19 @@ class SqliteStore final : public Store {
       bind(*vars, 3, value);
       if (sqlite3_step(*vars) != SQLITE_DONE) {
         return Status::error(path_ + ": saving variables of " + r.id + ": " + sqlite3_errmsg(db));
+      }
+    }
+    for (size_t i = 0; i < r.timeline.size(); ++i) {
+      auto ev = cached(insert_event_, db,
+                       "INSERT OR REPLACE INTO interaction_events VALUES (?1, ?2, ?3, ?4, ?5)");
+      if (!ev) return ev.status();
+      bind(*ev, 1, r.id);
+      sqlite3_bind_int64(*ev, 2, static_cast<int64_t>(i));
+      bind(*ev, 3, format_time(r.timeline[i].at));
+      bind(*ev, 4, r.timeline[i].event);
+      bind(*ev, 5, r.timeline[i].detail);
+      if (sqlite3_step(*ev) != SQLITE_DONE) {
+        return Status::error(path_ + ": saving the timeline of " + r.id + ": " + sqlite3_errmsg(db));
       }
     }
     return Status::ok();
@@ -331,7 +385,7 @@ class SqliteStore final : public Store {
 
   const std::string path_;
   Db writer_;  // writer thread only, with its statements:
-  Stmt insert_interaction_, insert_variable_, insert_voicemail_;
+  Stmt insert_interaction_, insert_variable_, insert_voicemail_, insert_event_;
   Db reader_;  // under read_mu_
   std::mutex read_mu_;
   std::thread thread_;

@@ -42,6 +42,20 @@ struct InteractionRecord {
   std::string recording;  // path of the recording or voicemail, if any
   std::string reason;     // for failures
   std::string transfer_target;  // where the call was transferred (result "transferred")
+  Duration wait{};   // in queue: from joining to an agent's answer (or to leaving)
+  Duration ring{};   // the answering agent's phone rang this long
+  Duration talk{};   // connected to the agent (or the transfer's destination)
+  Duration hold{};   // on hold, in all
+  uint32_t hold_count = 0;
+  uint32_t transfers = 0;
+  // What happened, in order: {at, event, detail} ("queued", "offered", "no-answer", "connected",
+  // "abandoned", "completed", ...), stored as JSON text.
+  struct TimelineEvent {
+    TimePoint at;
+    std::string event;
+    std::string detail;
+  };
+  std::vector<TimelineEvent> timeline;
   std::map<std::string, std::string> variables;  // chosen in the IVR
 };
 

@@ -788,6 +788,12 @@ TEST_F(ServeTest, QueuedCallerIsConnectedToALoggedInAgent) {
   EXPECT_EQ(r["agent"], "1001");
   EXPECT_EQ(r["ivr_path"], "4");
   EXPECT_EQ(r["ended_by"], "caller");
+  EXPECT_GT(r["talk_seconds"].get<double>(), 1.5) << "two seconds of conversation";
+  EXPECT_LT(r["talk_seconds"].get<double>(), 10.0);
+  EXPECT_GE(r["wait_seconds"].get<double>(), r["ring_seconds"].get<double>());
+  std::vector<std::string> events;
+  for (const auto& e : r["timeline"]) events.push_back(e["event"]);
+  EXPECT_EQ(events, (std::vector<std::string>{"queued", "offered", "connected", "completed"}));
   // Stereo: the caller (amplitude 8000) on the left, the agent (4000) on the right.
   const std::string path = r["recording"];
   ASSERT_FALSE(path.empty());
@@ -834,6 +840,10 @@ TEST_F(ServeTest, WaitingCallersHearTheirPosition) {
   for (const auto& r : records) {
     EXPECT_EQ(r["result"], "abandoned_in_queue");
     EXPECT_EQ(r["queue"], "support");
+    EXPECT_GT(r["wait_seconds"].get<double>(), 2.0);
+    const auto& last = r["timeline"].back();
+    EXPECT_EQ(last["event"], "abandoned");
+    EXPECT_NE(last["detail"].get<std::string>().find("position "), std::string::npos) << last;
   }
 }
 

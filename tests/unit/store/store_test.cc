@@ -41,6 +41,13 @@ InteractionRecord sample(const std::string& id, const std::string& tenant, TimeP
   r.recording = "/data/vm/" + id + ".wav";
   r.variables = {{"account", "4711"}, {"language", "fa"}};
   r.transfer_target = "sip:600@gw.example.com";
+  r.wait = 12500ms;
+  r.ring = 3s;
+  r.talk = 80s;
+  r.hold_count = 1;
+  r.hold = 5s;
+  r.timeline = {{at + 2s, "queued", "support"}, {at + 10s, "offered", "1001"},
+                {at + 14500ms, "connected", "1001"}};
   return r;
 }
 
@@ -69,6 +76,15 @@ TEST_F(StoreTest, InteractionsRoundTripWithFilters) {
   EXPECT_EQ(a.ivr_path, "1>3");
   EXPECT_EQ(a.variables.at("account"), "4711");
   EXPECT_EQ(a.transfer_target, "sip:600@gw.example.com");
+  EXPECT_EQ(a.wait, 12500ms);
+  EXPECT_EQ(a.ring, 3s);
+  EXPECT_EQ(a.talk, 80s);
+  EXPECT_EQ(a.hold, 5s);
+  EXPECT_EQ(a.hold_count, 1u);
+  ASSERT_EQ(a.timeline.size(), 3u);
+  EXPECT_EQ(a.timeline[1].event, "offered");
+  EXPECT_EQ(a.timeline[1].detail, "1001");
+  EXPECT_EQ(a.timeline[2].at, t0 + 14500ms);
   EXPECT_FALSE((*all)[2].answered_at.has_value());
   EXPECT_TRUE((*all)[2].variables.empty());
 
