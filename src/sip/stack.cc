@@ -249,6 +249,7 @@ class SofiaStack final : public Stack {
                      0);
     ready.set_value(Status::ok());
     su_root_run(root_);
+    if (shutdown_timer_ != nullptr) su_timer_destroy(shutdown_timer_);
     su_root_unregister(root_, wait, &SofiaStack::on_wake, reinterpret_cast<su_wakeup_arg_t*>(this));
     nua_destroy(nua_);
     su_root_destroy(root_);
@@ -275,6 +276,18 @@ class SofiaStack final : public Stack {
       }
     }
     nua_shutdown(nua_);
+    // NUA waits for every transaction to end (a BYE to a peer that never answers takes 32 s);
+    // a stopping server does not: the reactor stops after a few seconds whatever is left.
+    shutdown_timer_ = su_timer_create(su_root_task(root_), 3000);
+    if (shutdown_timer_ != nullptr) {
+      su_timer_set(shutdown_timer_, &SofiaStack::on_shutdown_timeout,
+                   reinterpret_cast<su_timer_arg_t*>(this));
+    }
+  }
+
+  static void on_shutdown_timeout(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
+    auto* self = reinterpret_cast<SofiaStack*>(arg);
+    su_root_break(self->root_);
   }
 
   Leg* find(LegId id) {
@@ -558,6 +571,7 @@ class SofiaStack final : public Stack {
   std::unordered_map<uint64_t, PendingRegister> registers_;  // REGISTERs waiting for an answer
   uint64_t next_register_ = 1;
   bool shutting_down_ = false;
+  su_timer_t* shutdown_timer_ = nullptr;
 
   std::atomic<uint64_t> calls_in_{0};
   std::atomic<uint64_t> active_{0};
