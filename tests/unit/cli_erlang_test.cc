@@ -15,59 +15,17 @@
 #include <string>
 #include <vector>
 
+#include "support/run_tamas.h"
+
 extern char** environ;
 
 namespace {
 
-struct Outcome {
-  int status = -1;  // exit status, or -1 when the process did not exit normally
-  std::string out;
-  std::string err;
-};
+using tamas::test::Outcome;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Runs `tamas erlang args...` with stdout and stderr captured in temporary files.
+// Runs `tamas erlang args...`.
 Outcome run_erlang(const std::vector<std::string>& args) {
-  std::string out_path = testing::TempDir() + "tamas_erlang_out_XXXXXX";
-  std::string err_path = testing::TempDir() + "tamas_erlang_err_XXXXXX";
-  const int out_fd = mkstemp(out_path.data());
-  const int err_fd = mkstemp(err_path.data());
-  EXPECT_GE(out_fd, 0);
-  EXPECT_GE(err_fd, 0);
-
-  std::vector<std::string> argv_strings = {TAMAS_BINARY, "erlang"};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& s : argv_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
-  posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
-  pid_t pid = 0;
-  Outcome o;
-  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0) {
-    int wstatus = 0;
-    waitpid(pid, &wstatus, 0);
-    if (WIFEXITED(wstatus)) o.status = WEXITSTATUS(wstatus);
-  } else {
-    ADD_FAILURE() << "cannot run " << TAMAS_BINARY;
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  close(out_fd);
-  close(err_fd);
-  o.out = slurp(out_path);
-  o.err = slurp(err_path);
-  std::remove(out_path.c_str());
-  std::remove(err_path.c_str());
-  return o;
+  return tamas::test::run_tamas("erlang", args);
 }
 
 // Erlang C service level and ASA at c agents from the textbook formula (factorials).
