@@ -187,6 +187,10 @@ struct PlayReady {
 struct SipRegister {
   sip::IncomingRegister reg;
 };
+struct SipReinvite {
+  sip::LegId leg;
+  std::string sdp;
+};
 struct OutProgress {
   sip::LegId leg;
 };
@@ -206,7 +210,7 @@ struct Drain {};
 struct HangupAll {};
 struct Stop {};
 
-using CoreEvent = std::variant<SipIncoming, SipRegister, SipEnded, SipDigit, MediaDigit,
+using CoreEvent = std::variant<SipIncoming, SipRegister, SipReinvite, SipEnded, SipDigit, MediaDigit,
                                MediaPlayDone,
                                MediaRecordDone, MediaTimeout, PlayReady, OutProgress, OutAnswered,
                                OutFailed, Reload, Drain, HangupAll, Stop>;
@@ -253,6 +257,11 @@ struct Call {
   std::map<uint32_t, TimePoint> offered_at;  // by AgentId
   Duration wait{}, ring{};
   std::vector<store::InteractionRecord::TimelineEvent> timeline;
+  // Hold from the far end (the agent's phone sent a=sendonly or a=inactive).
+  bool on_hold = false;
+  TimePoint hold_started;
+  Duration hold_total{};
+  uint32_t hold_count = 0;
   void event(std::string what, std::string detail = "") {
     timeline.push_back({wall_now(), std::move(what), std::move(detail)});
   }
@@ -494,6 +503,9 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   }
   void on_info_digit(sip::LegId leg, char digit) override { post(SipDigit{leg, digit}); }
   void on_register(const sip::IncomingRegister& reg) override { post(SipRegister{reg}); }
+  void on_reinvite(sip::LegId leg, const std::string& sdp) override {
+    post(SipReinvite{leg, sdp});
+  }
   void on_outgoing_progress(sip::LegId leg, int, const std::string&) override {
     post(OutProgress{leg});
   }
@@ -840,6 +852,38 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     stack_->respond_register(in.id, res.status, res.reason, headers);
   }
 
+  // A re-INVITE from the far end of a bridge (the agent's phone): hold (a=sendonly, a=inactive,
+  // or no media address) puts the caller on the queue's music; anything else resumes the bridge.
+  void on(SipReinvite& ev) {
+    auto b = b_legs_.find(ev.leg);
+    if (b == b_legs_.end()) return;
+    Call* c = find(b->second);
+    if (c == nullptr || !c->bridged) return;
+    auto sdp = sip::parse_sdp(ev.sdp);
+    const bool hold = !sdp || sdp->mode == sip::Mode::kSendOnly ||
+                      sdp->mode == sip::Mode::kInactive || sdp->address == "0.0.0.0";
+    const TimePoint now = wall_now();
+    if (hold && !c->on_hold) {
+      c->on_hold = true;
+      c->hold_started = now;
+      c->hold_count++;
+      c->event("held", c->agent);
+      media_->unbridge(c->id.value);
+      resume_music(*c);
+    } else if (!hold && c->on_hold) {
+      c->on_hold = false;
+      c->hold_total += now - c->hold_started;
+      c->event("resumed", c->agent);
+      media_->stop_play(c->id.value);
+      if (sdp) {
+        if (auto agreed = media::negotiate(to_remote(*sdp))) {
+          media_->set_remote(c->b_session, to_remote(*sdp), *agreed);
+        }
+      }
+      media_->bridge(c->id.value, c->b_session);
+    }
+  }
+
   void on(SipEnded& ev) {
     if (auto b = b_legs_.find(ev.leg); b != b_legs_.end()) {
       const CallId id = b->second;
@@ -915,7 +959,11 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     c.pending_record.reset();
     r.ended_at = wall_now();
     r.ended_by = ended_by;
-    if (c.connected_at != TimePoint{}) r.talk = r.ended_at - c.connected_at;
+    if (c.on_hold) c.hold_total += r.ended_at - c.hold_started;
+    if (c.connected_at != TimePoint{}) r.talk = r.ended_at - c.connected_at - c.hold_total;
+    r.hold = c.hold_total;
+    r.hold_count = c.hold_count;
+    r.timeline = c.timeline;  // with what happened after the flow finished (hold, resume)
     r.timeline.push_back({r.ended_at, "completed", std::string("hung up by ") + ended_by});
     log::info("call ended", {{"call", std::to_string(c.id.value)},
                              {"result", r.result},

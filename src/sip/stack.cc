@@ -405,6 +405,7 @@ class SofiaStack final : public Stack {
     leg.id = id;
     leg.nh = nh;
     leg.outgoing = true;
+    leg.sdp = call.sdp;  // our offer: answered again on a re-INVITE
     nua_handle_bind(nh, reinterpret_cast<nua_hmagic_t*>(&leg));
     active_++;
     // The caller's number comes from outside: only characters valid in a SIP user part pass.

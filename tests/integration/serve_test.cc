@@ -658,6 +658,34 @@ std::string response_to(const std::string& request, int status, const std::strin
   return m + "Content-Length: " + std::to_string(sdp.size()) + "\r\n\r\n" + sdp;
 }
 
+// A re-INVITE from the phone in the dialog that `offer` (the server's INVITE) started: From and To
+// swapped (with the phone's tag), sent to the server's Contact, with `mode` in the SDP.
+std::string reinvite_from_phone(const std::string& offer, uint16_t phone_port, uint16_t rtp_port,
+                                const std::string& mode, int cseq) {
+  std::string contact = headers_of(offer, "Contact").at(0);
+  contact = contact.substr(contact.find('<') + 1, contact.find('>') - contact.find('<') - 1);
+  const std::string body = test::sdp_body(rtp_port) + "a=" + mode + "\r\n";
+  const std::string lp = std::to_string(phone_port);
+  return "INVITE " + contact + " SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:" + lp +
+         ";branch=z9hG4bK-hold" + std::to_string(cseq) + ";rport\r\nMax-Forwards: 70\r\n" +
+         "From: " + headers_of(offer, "To").at(0) + ";tag=phone\r\nTo: " +
+         headers_of(offer, "From").at(0) + "\r\nCall-ID: " + headers_of(offer, "Call-ID").at(0) +
+         "\r\nCSeq: " + std::to_string(cseq) + " INVITE\r\nContact: <sip:1001@127.0.0.1:" + lp +
+         ">\r\nContent-Type: application/sdp\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+std::string ack_from_phone(const std::string& offer, const std::string& response, uint16_t phone_port,
+                           int cseq) {
+  std::string contact = headers_of(response, "Contact").at(0);
+  contact = contact.substr(contact.find('<') + 1, contact.find('>') - contact.find('<') - 1);
+  return "ACK " + contact + " SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:" + std::to_string(phone_port) +
+         ";branch=z9hG4bK-holdack" + std::to_string(cseq) + ";rport\r\nMax-Forwards: 70\r\nFrom: " +
+         headers_of(offer, "To").at(0) + ";tag=phone\r\nTo: " + headers_of(response, "To").at(0) +
+         "\r\nCall-ID: " + headers_of(offer, "Call-ID").at(0) + "\r\nCSeq: " +
+         std::to_string(cseq) + " ACK\r\nContent-Length: 0\r\n\r\n";
+}
+
 // The Proxy-Authorization for an INVITE answering the MD5 challenge in `challenge_response`.
 std::string invite_credentials(const std::string& challenge_response, const std::string& user,
                                const std::string& password, const std::string& uri) {
@@ -769,6 +797,25 @@ TEST_F(ServeTest, QueuedCallerIsConnectedToALoggedInAgent) {
   caller_talk.join();
   EXPECT_GT(heard_by_caller, 800.0) << "the agent's voice reaches the caller";
   EXPECT_GT(heard_by_agent, 800.0) << "the caller's voice reaches the agent";
+
+  // The agent holds (a=sendonly): the caller hears the queue's music; then resumes.
+  const auto offer_call_id = headers_of(*offer, "Call-ID").at(0);
+  phone.sip.send_to(server_.port(),
+                    reinvite_from_phone(*offer, phone.sip.port(), phone_rtp.port(), "sendonly", 1));
+  ASSERT_EQ(phone.sip.final_status(offer_call_id), 200) << server_.log();
+  phone.sip.send_to(server_.port(),
+                    ack_from_phone(*offer, phone.sip.last_response(), phone.sip.port(), 1));
+  auto [music, p3] = caller.rtp.listen(1500ms);
+  EXPECT_GT(music, 300.0) << "music on hold while the agent is silent";
+  phone.sip.send_to(server_.port(),
+                    reinvite_from_phone(*offer, phone.sip.port(), phone_rtp.port(), "sendrecv", 2));
+  ASSERT_EQ(phone.sip.final_status(offer_call_id), 200) << server_.log();
+  phone.sip.send_to(server_.port(),
+                    ack_from_phone(*offer, phone.sip.last_response(), phone.sip.port(), 2));
+  std::thread agent_again([&] { phone_rtp.send_tone(1000ms, 4000); });
+  auto [after_resume, p4] = caller.rtp.listen(900ms);
+  agent_again.join();
+  EXPECT_GT(after_resume, 800.0) << "the agent is heard again after resuming";
   EXPECT_EQ(caller.hang_up(server_.port(), "100"), 200);
   // The agent's phone gets a BYE.
   std::optional<std::string> agent_bye;
@@ -791,9 +838,12 @@ TEST_F(ServeTest, QueuedCallerIsConnectedToALoggedInAgent) {
   EXPECT_GT(r["talk_seconds"].get<double>(), 1.5) << "two seconds of conversation";
   EXPECT_LT(r["talk_seconds"].get<double>(), 10.0);
   EXPECT_GE(r["wait_seconds"].get<double>(), r["ring_seconds"].get<double>());
+  EXPECT_EQ(r["hold_count"], 1);
+  EXPECT_GT(r["hold_seconds"].get<double>(), 1.0);
   std::vector<std::string> events;
   for (const auto& e : r["timeline"]) events.push_back(e["event"]);
-  EXPECT_EQ(events, (std::vector<std::string>{"queued", "offered", "connected", "completed"}));
+  EXPECT_EQ(events, (std::vector<std::string>{"queued", "offered", "connected", "held", "resumed",
+                                              "completed"}));
   // Stereo: the caller (amplitude 8000) on the left, the agent (4000) on the right.
   const std::string path = r["recording"];
   ASSERT_FALSE(path.empty());
@@ -804,12 +854,15 @@ TEST_F(ServeTest, QueuedCallerIsConnectedToALoggedInAgent) {
   std::vector<int16_t> frames(static_cast<size_t>(info.frames) * 2);
   sf_readf_short(f, frames.data(), info.frames);
   sf_close(f);
+  // The first 1.5 s of the conversation, when both tones were playing (later come the music on
+  // hold on the right and the caller's silence on the left).
+  const size_t span = std::min<size_t>(frames.size(), 2 * 12000);
   double left = 0, right = 0;
-  for (size_t i = 0; i + 1 < frames.size(); i += 2) {
+  for (size_t i = 0; i + 1 < span; i += 2) {
     left += static_cast<double>(frames[i]) * frames[i];
     right += static_cast<double>(frames[i + 1]) * frames[i + 1];
   }
-  const double n = static_cast<double>(frames.size() / 2);
+  const double n = static_cast<double>(span / 2);
   left = std::sqrt(left / n);
   right = std::sqrt(right / n);
   EXPECT_GT(right, 300.0) << "the agent is on the right";
