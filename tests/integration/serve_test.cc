@@ -202,11 +202,9 @@ class RtpPeer {
     }
   }
 
-  // Receives RTP for `d` and returns the RMS of the decoded audio (PCMU), and the packet count.
-  std::pair<double, int> listen(Duration d) {
-    double sum = 0;
-    long samples = 0;
-    int packets = 0;
+  // Receives RTP for `d`, calling frame(pcm) with each PCMU packet's decoded audio.
+  template <typename Frame>
+  void receive_frames(Duration d, Frame frame) {
     const auto deadline = std::chrono::steady_clock::now() + d;
     while (std::chrono::steady_clock::now() < deadline) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -216,12 +214,22 @@ class RtpPeer {
       std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(pkt->data()), pkt->size());
       auto rtp = media::parse_rtp(bytes);
       if (!rtp || rtp->header.payload_type != 0) continue;
-      packets++;
       std::vector<int16_t> pcm(rtp->payload.size());
       media::decode(media::Codec::kPcmu, rtp->payload, pcm.data());
+      frame(pcm);
+    }
+  }
+
+  // Receives RTP for `d` and returns the RMS of the decoded audio (PCMU), and the packet count.
+  std::pair<double, int> listen(Duration d) {
+    double sum = 0;
+    long samples = 0;
+    int packets = 0;
+    receive_frames(d, [&](const std::vector<int16_t>& pcm) {
+      packets++;
       for (int16_t s : pcm) sum += static_cast<double>(s) * s;
       samples += static_cast<long>(pcm.size());
-    }
+    });
     return {samples ? std::sqrt(sum / static_cast<double>(samples)) : 0.0, packets};
   }
 
@@ -247,17 +255,7 @@ class RtpPeer {
   // `threshold` RMS, from the start), or {-1, -1} when it never was.
   std::pair<int, int> loud_span_ms(Duration d, double threshold = 500) {
     int first = -1, last = -1, frame = 0;
-    const auto deadline = std::chrono::steady_clock::now() + d;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      auto pkt = sock_.receive(left);
-      if (!pkt) break;
-      std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(pkt->data()), pkt->size());
-      auto rtp = media::parse_rtp(bytes);
-      if (!rtp || rtp->header.payload_type != 0) continue;
-      std::vector<int16_t> pcm(rtp->payload.size());
-      media::decode(media::Codec::kPcmu, rtp->payload, pcm.data());
+    receive_frames(d, [&](const std::vector<int16_t>& pcm) {
       double sum = 0;
       for (int16_t v : pcm) sum += static_cast<double>(v) * v;
       if (!pcm.empty() && std::sqrt(sum / static_cast<double>(pcm.size())) > threshold) {
@@ -265,7 +263,7 @@ class RtpPeer {
         last = frame * 20;
       }
       frame++;
-    }
+    });
     return {first, last};
   }
 
