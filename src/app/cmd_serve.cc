@@ -52,6 +52,12 @@ int run_serve(const ServerOptions& opt) {
               {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
                {"limit", format_duration(opt.drain_timeout)}});
     (*server)->drain(opt.drain_timeout);
+    if (const server::ServerStats st = (*server)->stats(); st.routed > 0) {
+      log::info("routing latency", {{"n", std::to_string(st.routed)},
+                                    {"p50_us", std::to_string(st.routing_p50_us)},
+                                    {"p99_us", std::to_string(st.routing_p99_us)},
+                                    {"max_us", std::to_string(st.routing_max_us)}});
+    }
     server->reset();
     log::info("stopped");
     return 0;

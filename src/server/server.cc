@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include "common/latency.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "core/flow/flow.h"
@@ -492,6 +493,10 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     s.calls = calls_started_.load();
     s.active = active_.load();
     s.rejected = rejected_.load();
+    s.routed = routing_latency_.count();
+    s.routing_p50_us = routing_latency_.percentile_us(0.50);
+    s.routing_p99_us = routing_latency_.percentile_us(0.99);
+    s.routing_max_us = routing_latency_.max_us();
     return s;
   }
 
@@ -511,6 +516,9 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   }
   void on_outgoing_answered(sip::LegId leg, const std::string& sdp) override {
     post(OutAnswered{leg, sdp});
+  }
+  void on_invite_sent(sip::LegId, std::chrono::steady_clock::duration delay) override {
+    routing_latency_.add(delay);
   }
   void on_outgoing_failed(sip::LegId leg, int status, const std::string& phrase) override {
     post(OutFailed{leg, status, phrase});
@@ -1094,9 +1102,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     if (c == nullptr) return;
     if (c->queued) {
       if (c->exit_keys.find(d) == std::string::npos) return;
-      // The router has no "withdrawn": the caller leaving by a key counts as abandoned there.
       if (TenantRuntime* rt = runtime_of(*c)) {
-        (void)route_event(*rt, core::TaskAbandoned{core::TaskId{id.value}});
+        (void)route_event(*rt, core::TaskWithdrawn{core::TaskId{id.value}});
       }
       c->event("left", std::string("pressed ") + d);
       leave_queue(id, core::queue_key_branch(d), "");
@@ -1264,6 +1271,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       out.from_user = c->caller;
       out.sdp = sip::build_sdp(offer);
       out.headers = {{"X-Tamas-Queue", c->queue}};
+      if (c->id == routing_now_) out.since = routing_since_;  // offered as it entered the queue
       const sip::LegId leg = stack_->invite(std::move(out));
       agent_legs_[leg] = AgentLeg{c->id, o.agent, session};
     }
@@ -1548,7 +1556,10 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     c->queued_at = wall_now();
     c->event("queued", q.queue);
     const CallId id = c->id;
+    routing_now_ = id;
+    routing_since_ = std::chrono::steady_clock::now();
     (void)route_event(*rt, core::TaskArrived{std::move(task)});
+    routing_now_ = CallId{};
     c = find(id);
     if (c != nullptr && c->queued && spec != nullptr && spec->announce.enabled()) {
       c->next_announce = wall_now() + spec->announce.first_after;
@@ -1796,6 +1807,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   std::shared_ptr<const config::ServerConfig> config_;  // guarded by mu_ (written by core)
   std::atomic<uint64_t> calls_started_{0}, active_{0}, rejected_{0};
   AudioCache audio_;
+  LatencyHistogram routing_latency_;  // added to on the SIP thread
   std::string node_;
   bool wildcard_ = false;  // SIP and RTP listen on every address
 
@@ -1826,6 +1838,9 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   uint64_t next_announce_ = 1;
   uint64_t next_call_ = 1;
   bool draining_ = false;
+  // The call entering a queue right now (0 = none) and since when: its offers are timed.
+  CallId routing_now_{};
+  std::chrono::steady_clock::time_point routing_since_;
 };
 
 }  // namespace

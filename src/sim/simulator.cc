@@ -184,6 +184,9 @@ std::string describe(const core::Event& e) {
     std::string operator()(const core::TaskAbandoned& x) {
       return "TaskAbandoned(task " + std::to_string(x.task.value) + ")";
     }
+    std::string operator()(const core::TaskWithdrawn& x) {
+      return "TaskWithdrawn(task " + std::to_string(x.task.value) + ")";
+    }
     std::string operator()(const core::OfferAccepted& x) {
       return "OfferAccepted(task " + std::to_string(x.task.value) + ", agent " +
              std::to_string(x.agent.value) + ")";

@@ -10,6 +10,7 @@
 // is included only by this folder's .cc files.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -108,6 +109,9 @@ struct OutgoingCall {
   std::string from_display;
   std::string sdp;           // our offer
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. X-Tamas-Queue
+  // When set: the moment the caller started the work this INVITE ends (e.g. a caller entering a
+  // queue); Listener::on_invite_sent reports how long before the INVITE left the stack.
+  std::chrono::steady_clock::time_point since{};
 };
 
 class Listener {
@@ -132,6 +136,12 @@ class Listener {
     (void)leg, (void)status, (void)sdp;
   }
   virtual void on_outgoing_answered(LegId leg, const std::string& sdp) { (void)leg, (void)sdp; }
+  // An INVITE placed with OutgoingCall::since was handed to sofia-sip (nua_invite, which sends it
+  // on the same thread), `delay` after `since`.
+  // Called on the SIP thread: keep it short.
+  virtual void on_invite_sent(LegId leg, std::chrono::steady_clock::duration delay) {
+    (void)leg, (void)delay;
+  }
   virtual void on_outgoing_failed(LegId leg, int status, const std::string& phrase) {
     (void)leg, (void)status, (void)phrase;
   }

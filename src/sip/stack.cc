@@ -425,6 +425,9 @@ class SofiaStack final : public Stack {
     nua_invite(nh, NUTAG_URL(call.target.c_str()), SIPTAG_FROM_STR(from.c_str()),
                SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(call.sdp.c_str()),
                TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())), TAG_END());
+    if (call.since != std::chrono::steady_clock::time_point{}) {
+      listener_->on_invite_sent(id, std::chrono::steady_clock::now() - call.since);
+    }
   }
 
   void outgoing_response(Leg& leg, int status, const char* phrase, sip_t const* sip) {

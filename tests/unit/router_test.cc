@@ -955,6 +955,30 @@ TEST_F(RouterTest, AbandonWhileRingingCancelsTheOffer) {
   EXPECT_EQ(r_.agent_snapshot(a, now_).missed_in_row, 0u) << "the caller left: not the agent's miss";
 }
 
+TEST_F(RouterTest, WithdrawnCountsAsLeftNotAbandoned) {
+  QueueId q = queue("q");
+  TaskId waiting = arrive(q);  // nobody logged in: it waits
+  AgentId a = agent("a", {{q, 1}});
+  wait(2s);
+  send(TaskWithdrawn{waiting});
+  auto snap = r_.queue_snapshot(q, now_);
+  EXPECT_EQ(snap.waiting, 0u);
+  EXPECT_EQ(snap.totals.left, 1u);
+  EXPECT_EQ(snap.totals.abandoned, 0u);
+  EXPECT_EQ(snap.totals.wait_abandoned, 0s);
+  // Withdrawn while ringing: the offer is cancelled, the agent is idle again, not charged a miss.
+  login(a);
+  TaskId ringing = arrive(q);
+  EXPECT_EQ(offered_one(ringing), a);
+  send(TaskWithdrawn{ringing});
+  auto cancels = take<CancelOffer>();
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_EQ(cancels[0].reason, CancelReason::kTaskGone);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).state, AgentState::kIdle);
+  EXPECT_EQ(r_.queue_snapshot(q, now_).totals.left, 2u);
+  EXPECT_FALSE(try_send(TaskWithdrawn{ringing}).is_ok()) << "already gone";
+}
+
 // ---- position and expected wait ----
 
 TEST_F(RouterTest, PositionAndExpectedWait) {

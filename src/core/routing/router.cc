@@ -531,18 +531,26 @@ class Router::Impl {
     return Status::ok();
   }
 
-  Status on(const TaskAbandoned& e) {
-    const uint32_t slot = lookup(e.task);
-    if (slot == kNoSlot) return Status::error(unknown_task(e.task));
+  Status on(const TaskAbandoned& e) { return task_gone(e.task, /*by_choice=*/false); }
+  Status on(const TaskWithdrawn& e) { return task_gone(e.task, /*by_choice=*/true); }
+
+  // The customer left a task that waits or rings an agent: abandoned, or left by choice.
+  Status task_gone(TaskId task, bool by_choice) {
+    const uint32_t slot = lookup(task);
+    if (slot == kNoSlot) return Status::error(unknown_task(task));
     TaskRec& t = tasks_[slot];
     if (t.phase != Phase::kWaiting && t.phase != Phase::kOffered) {
-      return Status::error("task " + std::to_string(e.task.value) +
+      return Status::error("task " + std::to_string(task.value) +
                            " is already connected to an agent; report TaskCompleted instead");
     }
     const Duration waited = now_ - t.joined;
     count(queues_[t.queue], [&](QueueCounters& c) {
-      c.abandoned++;
-      c.wait_abandoned += waited;
+      if (by_choice) {
+        c.left++;
+      } else {
+        c.abandoned++;
+        c.wait_abandoned += waited;
+      }
     });
     cancel_offers(slot, CancelReason::kTaskGone, kNoSlot);
     release_task(slot);

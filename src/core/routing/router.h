@@ -120,6 +120,11 @@ struct TaskArrived {
 struct TaskAbandoned {
   TaskId task;
 };
+// The customer chose to leave the queue (e.g. pressed the key for voicemail) while waiting or
+// while an agent's phone rang: counted as left, not abandoned.
+struct TaskWithdrawn {
+  TaskId task;
+};
 struct OfferAccepted {
   TaskId task;
   AgentId agent;
@@ -147,8 +152,8 @@ struct SetAgentStatus {
   std::string reason;  // for kBreak: one of RouterConfig::break_reasons; empty = the first
 };
 
-using Event = std::variant<TaskArrived, TaskAbandoned, OfferAccepted, OfferDeclined, TaskCompleted,
-                           WrapUpDone, SetAgentStatus>;
+using Event = std::variant<TaskArrived, TaskAbandoned, TaskWithdrawn, OfferAccepted, OfferDeclined,
+                           TaskCompleted, WrapUpDone, SetAgentStatus>;
 
 // ---- Commands ---------------------------------------------------------------------------------
 
@@ -223,7 +228,7 @@ struct QueueCounters {
   uint64_t answered = 0;         // tasks connected to an agent
   uint64_t answered_in_sl = 0;   // answered within the service-level threshold
   uint64_t abandoned = 0;        // the customer left while waiting or ringing
-  uint64_t left = 0;             // left by timeout, empty queue or escalation exit
+  uint64_t left = 0;             // left by timeout, empty queue, escalation exit or the caller's key
   uint64_t rejected = 0;         // refused on arrival (full, empty)
   uint64_t handled = 0;          // finished wrap-up
   Duration wait_answered{};      // total wait of answered tasks
