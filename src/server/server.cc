@@ -253,6 +253,13 @@ struct Call {
   uint64_t announce_play = 0;
   TimePoint next_announce;
   uint32_t last_position = 0;
+  // The queue's information messages: when the next is due, and which (they play in turn).
+  TimePoint next_message;
+  size_t message_index = 0;
+  // The recording notice ("this call may be recorded") is playing; an agent who answers meanwhile
+  // waits for its end before the conversation (and its recording) starts.
+  bool notice_playing = false;
+  bool conversation_pending = false;
   // For the record: when it joined the queue, was offered to each agent, was connected.
   TimePoint queued_at, connected_at;
   std::map<uint32_t, TimePoint> offered_at;  // by AgentId
@@ -270,6 +277,8 @@ struct Call {
 
 // Play ids of the server's own announcements: far above the flow engine's, which ignores them.
 constexpr uint64_t kAnnouncePlayBase = 1ULL << 40;
+// A message that falls due while something else is being said waits this long.
+constexpr Duration kMessageRetry = std::chrono::seconds(5);
 
 // A phone of an agent being rung for a queued call (one per registered contact).
 struct AgentLeg {
@@ -567,13 +576,10 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
         auto ready = [&] { return !queue_.empty(); };
         std::optional<TimePoint> deadline = flows_.next_deadline();
         if (auto r = next_router_deadline(); r && (!deadline || *r < *deadline)) deadline = r;
-        if (!announce_deadlines_.empty() &&
-            (!deadline || announce_deadlines_.begin()->first < *deadline)) {
-          deadline = announce_deadlines_.begin()->first;
-        }
-        if (!transfer_deadlines_.empty() &&
-            (!deadline || transfer_deadlines_.begin()->first < *deadline)) {
-          deadline = transfer_deadlines_.begin()->first;
+        for (const auto* set : {&announce_deadlines_, &message_deadlines_, &transfer_deadlines_}) {
+          if (!set->empty() && (!deadline || set->begin()->first < *deadline)) {
+            deadline = set->begin()->first;
+          }
         }
         if (deadline) {
           cv_.wait_until(lock, std::chrono::system_clock::time_point(*deadline), ready);
@@ -599,6 +605,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       expire_transfers(wall_now());
       advance_routers(wall_now());
       announce_due(wall_now());
+      messages_due(wall_now());
       if (stopping) hangup_all();  // calls that arrived while stopping
     }
   }
@@ -923,6 +930,12 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       if (ev.reason != sip::EndReason::kLocal) finish_bridge(*c, "caller");
       return;
     }
+    if (c->conversation_pending) {  // gone during the recording notice while the agent waited
+      c->conversation_pending = false;
+      c->ended_by_caller = ev.reason != sip::EndReason::kFailure;
+      flow_event(id, core::QueueConnected{c->agent});  // the record names who took it
+      return;
+    }
     withdraw(*c);
     if (ev.reason != sip::EndReason::kLocal) {
       c->ended_by_caller = ev.reason != sip::EndReason::kFailure;
@@ -952,6 +965,11 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   // A bridged call (a transfer, or a caller with an agent) ended: write the record the flow left,
   // tell the router the conversation is over (the agent wraps up), and end the call.
   void finish_bridge(Call& c, const char* ended_by) {
+    if (c.conversation_pending) {  // the agent left during the recording notice
+      c.conversation_pending = false;
+      flow_event(c.id, core::QueueConnected{c.agent});
+      return;
+    }
     if (c.connected) {
       c.connected = false;
       if (TenantRuntime* rt = runtime_of(c)) {
@@ -1116,10 +1134,13 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     if (ev.play_id == kBeepPlayId || (ev.session & kBLegBit)) return;
     if (ev.play_id >= kAnnouncePlayBase) {
       Call* c = find(CallId{ev.session});
-      if (c != nullptr && c->queued && ev.play_id == c->announce_play) {
-        c->announce_play = 0;
-        resume_music(*c);
+      if (c == nullptr || ev.play_id != c->announce_play) return;
+      c->announce_play = 0;
+      if (c->notice_playing) {
+        c->notice_playing = false;
+        if (c->conversation_pending) return start_conversation(*c);
       }
+      if (c->queued) resume_music(*c);
       return;
     }
     flow_event(CallId{ev.session}, core::PlayDone{ev.play_id});
@@ -1315,6 +1336,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     c->b_session = al.session;
     c->bridged = true;
     c->connected = true;
+    c->queued = false;
     c->agent = rt.extensions.at(a.agent.value);
     c->connected_at = wall_now();
     c->wait = c->connected_at - c->queued_at;
@@ -1323,8 +1345,22 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     }
     c->event("connected", c->agent);
     b_legs_[winner] = c->id;
+    log::info("connected", {{"call", std::to_string(c->id.value)}, {"queue", c->queue},
+                            {"agent", c->agent},
+                            {"waited", format_duration(a.waited)}});
+    if (c->notice_playing) {  // the caller hears the whole recording notice first
+      c->conversation_pending = true;
+      return;
+    }
+    start_conversation(*c);
+  }
+
+  // Caller and agent talk: the bridge, the recording, and the flow told it is connected.
+  void start_conversation(Call& call) {
+    Call* c = &call;
+    c->conversation_pending = false;
     media_->stop_play(c->id.value);
-    media_->bridge(c->id.value, al.session);
+    media_->bridge(c->id.value, c->b_session);
     const config::QueueSpec* q = c->tenant->find_queue(c->queue);
     if (q != nullptr && q->recording.enabled) {
       const std::string dir = c->config->data_dir + "/recordings/" + c->tenant->id;
@@ -1336,9 +1372,6 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
                                                                          : media::RecordMode::kMono,
                      Duration(0));
     }
-    log::info("connected", {{"call", std::to_string(c->id.value)}, {"queue", c->queue},
-                            {"agent", c->agent},
-                            {"waited", format_duration(a.waited)}});
     flow_event(c->id, core::QueueConnected{c->agent});
   }
 
@@ -1413,10 +1446,17 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   void run(core::Play& p) {
     Call* c = find(p.call);
     if (c == nullptr) return;
-    c->current_play = p.play_id;
+    say(*c, p.play_id, p.prompts);
+  }
+
+  // Plays prompts to the caller: at once when every one is a recorded file in memory, else after
+  // the resolver thread has synthesized what needs it (PlayReady).
+  void say(Call& call, uint64_t play_id, const std::vector<core::Prompt>& prompts) {
+    Call* c = &call;
+    c->current_play = play_id;
     std::vector<std::shared_ptr<const media::Audio>> items;
     bool all_ready = true;
-    for (const core::Prompt& pr : p.prompts) {
+    for (const core::Prompt& pr : prompts) {
       if (pr.kind != core::PromptSpec::Kind::kId) {
         all_ready = false;
         break;
@@ -1430,14 +1470,29 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       items.push_back(std::move(audio));
     }
     if (all_ready) {
-      media_->play(p.call.value, p.play_id, std::move(items));
+      media_->play(c->id.value, play_id, std::move(items));
       return;
     }
     {
       std::lock_guard<std::mutex> lock(resolve_mu_);
-      resolve_queue_.push_back({p.call, p.play_id, p.prompts, c->config, c->tenant});
+      resolve_queue_.push_back({c->id, play_id, prompts, c->config, c->tenant});
     }
     resolve_cv_.notify_one();
+  }
+
+  // One of the server's own announcements to a queued caller (position, a message, the recording
+  // notice); the queue's music comes back when it ends.
+  void announce(Call& c, std::vector<core::Prompt> prompts) {
+    c.announce_play = kAnnouncePlayBase + next_announce_++;
+    say(c, c.announce_play, prompts);
+  }
+
+  core::Prompt prompt_id(const Call& c, const std::string& id) {
+    core::Prompt p;
+    p.kind = core::PromptSpec::Kind::kId;
+    p.id = id;
+    p.language = c.language;
+    return p;
   }
 
   void run(core::StopPlay& s) {
@@ -1561,9 +1616,20 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     (void)route_event(*rt, core::TaskArrived{std::move(task)});
     routing_now_ = CallId{};
     c = find(id);
-    if (c != nullptr && c->queued && spec != nullptr && spec->announce.enabled()) {
+    if (c == nullptr || spec == nullptr || !(c->queued || c->connected)) return;
+    if (spec->recording.enabled && !spec->recording.announce.empty()) {
+      c->notice_playing = true;
+      c->event("notice", spec->recording.announce);
+      announce(*c, {prompt_id(*c, spec->recording.announce)});
+    }
+    if (!c->queued) return;
+    if (spec->announce.enabled()) {
       c->next_announce = wall_now() + spec->announce.first_after;
       announce_deadlines_.insert({c->next_announce, id});
+    }
+    if (!spec->messages.prompts.empty()) {
+      c->next_message = wall_now() + spec->messages.every;
+      message_deadlines_.insert({c->next_message, id});
     }
   }
 
@@ -1583,23 +1649,41 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       auto standing = rt->router->standing(core::TaskId{id.value}, now);
       if (!standing) continue;  // ringing an agent: no announcement now
       if (spec->announce.only_if_changed && standing->position == c->last_position) continue;
+      if (c->announce_play != 0) continue;  // something else is being said: the next round
       c->last_position = standing->position;
-      const std::string text = announcement(spec->announce, standing->position,
-                                            standing->expected_wait, c->language);
-      c->announce_play = kAnnouncePlayBase + next_announce_++;
-      c->current_play = c->announce_play;
       log::info("announced", {{"call", std::to_string(id.value)},
                               {"position", std::to_string(standing->position)},
                               {"expected_wait", format_duration(standing->expected_wait)}});
       core::Prompt p;
       p.kind = core::PromptSpec::Kind::kText;
-      p.text = text;
+      p.text = announcement(spec->announce, standing->position, standing->expected_wait,
+                            c->language);
       p.language = c->language;
-      {
-        std::lock_guard<std::mutex> lock(resolve_mu_);
-        resolve_queue_.push_back({id, c->announce_play, {p}, c->config, c->tenant});
+      announce(*c, {p});
+    }
+  }
+
+  // The queue's information messages, in turn, every `messages.every` while the caller waits; one
+  // that falls while something else is said comes a few seconds later.
+  void messages_due(TimePoint now) {
+    while (!message_deadlines_.empty() && message_deadlines_.begin()->first <= now) {
+      const CallId id = message_deadlines_.begin()->second;
+      message_deadlines_.erase(message_deadlines_.begin());
+      Call* c = find(id);
+      if (c == nullptr || !c->queued || c->connected) continue;
+      const config::QueueSpec* spec = c->tenant->find_queue(c->queue);
+      if (spec == nullptr || spec->messages.prompts.empty()) continue;
+      if (c->announce_play != 0) {
+        c->next_message = now + kMessageRetry;
+      } else {
+        const std::string& prompt =
+            spec->messages.prompts[c->message_index++ % spec->messages.prompts.size()];
+        log::info("message", {{"call", std::to_string(id.value)}, {"prompt", prompt}});
+        c->event("message", prompt);
+        announce(*c, {prompt_id(*c, prompt)});
+        c->next_message = now + spec->messages.every;
       }
-      resolve_cv_.notify_one();
+      message_deadlines_.insert({c->next_message, id});
     }
   }
 
@@ -1716,6 +1800,12 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     if (c == nullptr) return;
     media_->close(id.value);
     withdraw(*c);
+    if (c->connected) {  // a conversation that never got its own ending: the agent wraps up
+      c->connected = false;
+      if (TenantRuntime* rt = runtime_of(*c)) {
+        (void)route_event(*rt, core::TaskCompleted{core::TaskId{c->id.value}});
+      }
+    }
     if (c->b_leg != 0) {
       if (c->b_up) stack_->hangup(c->b_leg);
       b_legs_.erase(c->b_leg);
@@ -1723,6 +1813,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     }
     transfer_deadlines_.erase({c->transfer_deadline, id});
     announce_deadlines_.erase({c->next_announce, id});
+    message_deadlines_.erase({c->next_message, id});
     if (c->leg_up) legs_.erase(c->leg);  // ended legs were erased when they ended
     calls_.erase(id);
     active_--;
@@ -1835,6 +1926,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   media::SessionId next_fork_session_ = 1ULL << 62;
   std::set<std::pair<TimePoint, CallId>> transfer_deadlines_;
   std::set<std::pair<TimePoint, CallId>> announce_deadlines_;
+  std::set<std::pair<TimePoint, CallId>> message_deadlines_;
   uint64_t next_announce_ = 1;
   uint64_t next_call_ = 1;
   bool draining_ = false;
