@@ -1,4 +1,5 @@
-// `tamas interactions` and `tamas voicemails`: the stored records, as JSON or a table.
+// `tamas interactions`, `tamas voicemails` and `tamas agent-events`: the stored records, as JSON
+// or a table.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +18,7 @@ struct RecordOptions {
   ServerOptions server;
   std::string since;
   std::string tenant;
+  std::string agent;
   bool json = false;
 };
 
@@ -29,6 +31,7 @@ Result<std::unique_ptr<store::Store>> open_store(const RecordOptions& o, store::
     q.since = *t;
   }
   if (!o.tenant.empty()) q.tenant = o.tenant;
+  if (!o.agent.empty()) q.agent = o.agent;
   return store::open_sqlite(cfg->data_dir + "/tamas.db");
 }
 
@@ -129,6 +132,45 @@ int run_voicemails(const RecordOptions& o) {
   return 0;
 }
 
+int run_agent_events(const RecordOptions& o) {
+  store::Query q;
+  auto st = open_store(o, q);
+  if (!st) {
+    std::cerr << "tamas agent-events: " << st.message() << "\n";
+    return 2;
+  }
+  auto rows = (*st)->agent_events(q);
+  if (!rows) {
+    std::cerr << "tamas agent-events: " << rows.message() << "\n";
+    return 1;
+  }
+  if (o.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const store::AgentEventRecord& e : *rows) {
+      out.push_back({{"tenant", e.tenant},
+                     {"agent", e.agent},
+                     {"at", store::format_time(e.at)},
+                     {"status", e.status},
+                     {"state", e.state},
+                     {"reason", e.reason},
+                     {"previous_status", e.previous_status},
+                     {"previous_state", e.previous_state},
+                     {"previous_seconds", to_seconds(e.previous)}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("{:<24} {:<8} {:<6} {:<10} {:<10} {:<10} {}\n", "at", "tenant", "agent",
+                           "status", "state", "reason", "after");
+  for (const store::AgentEventRecord& e : *rows) {
+    std::cout << fmt::format("{:<24} {:<8} {:<6} {:<10} {:<10} {:<10} {}\n",
+                             store::format_time(e.at), e.tenant, e.agent, e.status, e.state,
+                             e.reason.empty() ? "-" : e.reason,
+                             e.previous_status.empty() ? "-" : format_duration(e.previous));
+  }
+  return 0;
+}
+
 void add_record_options(CLI::App& cmd, RecordOptions& o) {
   add_server_options(cmd, o.server, /*for_serving=*/false);
   cmd.add_option("--since", o.since, "Only records from this UTC time on (ISO 8601)");
@@ -148,6 +190,13 @@ void register_records(CLI::App& app, int& exit_code) {
   CLI::App* v = app.add_subcommand("voicemails", "List the stored voicemails");
   add_record_options(*v, *vm);
   v->callback([vm, &exit_code] { exit_code = run_voicemails(*vm); });
+
+  auto ae = std::make_shared<RecordOptions>();
+  CLI::App* a = app.add_subcommand(
+      "agent-events", "List agents' status and state changes, with how long the previous lasted");
+  add_record_options(*a, *ae);
+  a->add_option("--agent", ae->agent, "Only this extension's events");
+  a->callback([ae, &exit_code] { exit_code = run_agent_events(*ae); });
 }
 
 }  // namespace tamas::app

@@ -306,6 +306,12 @@ struct TenantRuntime {
   std::map<std::string, core::QueueId> queues;  // by queue id
   std::map<std::string, core::AgentId> agents;  // by extension
   std::vector<std::string> extensions;           // by AgentId
+  // Each agent's last status and state and since when (by AgentId): for the agent event log.
+  struct Presence {
+    std::string status, state;
+    TimePoint since;
+  };
+  std::vector<Presence> presence;
   std::shared_ptr<const core::FlowSet> features;  // the feature codes' confirmation flows
 };
 
@@ -437,6 +443,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       if (!id) return id.status();
       rt.agents[a.extension] = *id;
       rt.extensions.push_back(a.extension);
+      rt.presence.emplace_back();
     }
     return Status::ok();
   }
@@ -1381,10 +1388,29 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   void route_command(TenantRuntime&, core::TaskLeftQueue& l, std::deque<core::Event>&) {
     leave_queue(CallId{l.task.value}, l.branch, std::string(core::to_string(l.reason)));
   }
+  // A change of an agent's status or state: logged and stored with how long the last one lasted.
   void route_command(TenantRuntime& rt, core::AgentChanged& a, std::deque<core::Event>&) {
-    log::info("agent", {{"tenant", rt.id}, {"agent", rt.extensions.at(a.agent.value)},
-                        {"status", std::string(core::to_string(a.status))},
-                        {"state", std::string(core::to_string(a.state))}});
+    const TimePoint now = wall_now();
+    store::AgentEventRecord e;
+    e.tenant = rt.id;
+    e.agent = rt.extensions.at(a.agent.value);
+    e.at = now;
+    e.status = core::to_string(a.status);
+    e.state = core::to_string(a.state);
+    if (a.status == core::AgentStatus::kBreak && a.reason < rt.router->break_reasons().size()) {
+      e.reason = rt.router->break_reasons()[a.reason];
+    }
+    TenantRuntime::Presence& last = rt.presence.at(a.agent.value);
+    if (!last.status.empty()) {
+      e.previous_status = last.status;
+      e.previous_state = last.state;
+      e.previous = now - last.since;
+    }
+    last = {e.status, e.state, now};
+    log::info("agent", {{"tenant", rt.id}, {"agent", e.agent}, {"status", e.status},
+                        {"state", e.state}, {"reason", e.reason},
+                        {"after", format_duration(e.previous)}});
+    store_->save_agent_event(std::move(e));
   }
 
   void leave_queue(CallId id, const std::string& branch, const std::string& reason) {

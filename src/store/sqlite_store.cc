@@ -78,6 +78,21 @@ CREATE TABLE interaction_events (
   PRIMARY KEY (interaction_id, seq)
 );
 )sql",
+    // 4: agents' status and state changes.
+    R"sql(
+CREATE TABLE agent_events (
+  tenant TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  at TEXT NOT NULL,
+  status TEXT NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  previous_status TEXT NOT NULL,
+  previous_state TEXT NOT NULL,
+  previous_ms INTEGER NOT NULL
+);
+CREATE INDEX agent_events_tenant_at ON agent_events (tenant, at);
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -148,6 +163,7 @@ class SqliteStore final : public Store {
 
   void save_interaction(InteractionRecord r) override { enqueue(std::move(r)); }
   void save_voicemail(VoicemailRecord v) override { enqueue(std::move(v)); }
+  void save_agent_event(AgentEventRecord e) override { enqueue(std::move(e)); }
 
   Status flush() override {
     std::unique_lock<std::mutex> lock(mu_);
@@ -257,8 +273,40 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Result<std::vector<AgentEventRecord>> agent_events(const Query& q) override {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    auto st = prepare(reader_.get(),
+                      "SELECT tenant, agent, at, status, state, reason, previous_status, "
+                      "previous_state, previous_ms FROM agent_events WHERE (?1 IS NULL OR tenant = "
+                      "?1) AND (?2 IS NULL OR at >= ?2) AND (?4 IS NULL OR agent = ?4) ORDER BY "
+                      "at, rowid LIMIT ?3");
+    if (!st) return st.status();
+    sqlite3_stmt* s = st->get();
+    if (q.tenant) bind(s, 1, *q.tenant);
+    if (q.since) bind(s, 2, format_time(*q.since));
+    sqlite3_bind_int64(s, 3, static_cast<int64_t>(q.limit));
+    if (q.agent) bind(s, 4, *q.agent);
+    std::vector<AgentEventRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      AgentEventRecord e;
+      e.tenant = column(s, 0);
+      e.agent = column(s, 1);
+      if (auto t = parse_time(column(s, 2))) e.at = *t;
+      e.status = column(s, 3);
+      e.state = column(s, 4);
+      e.reason = column(s, 5);
+      e.previous_status = column(s, 6);
+      e.previous_state = column(s, 7);
+      e.previous = Duration(sqlite3_column_int64(s, 8));
+      out.push_back(std::move(e));
+    }
+    if (rc != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(reader_.get()));
+    return out;
+  }
+
  private:
-  using Item = std::variant<InteractionRecord, VoicemailRecord>;
+  using Item = std::variant<InteractionRecord, VoicemailRecord, AgentEventRecord>;
 
   void enqueue(Item item) {
     {
@@ -383,9 +431,25 @@ class SqliteStore final : public Store {
     return Status::ok();
   }
 
+  Status insert(sqlite3* db, const AgentEventRecord& e) {
+    auto st = cached(insert_agent_event_, db,
+                     "INSERT INTO agent_events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    if (!st) return st.status();
+    sqlite3_stmt* s = *st;
+    const std::string fields[] = {e.tenant, e.agent,  format_time(e.at),   e.status,
+                                  e.state,  e.reason, e.previous_status, e.previous_state};
+    for (int i = 0; i < 8; ++i) bind(s, i + 1, fields[i]);
+    sqlite3_bind_int64(s, 9, e.previous.count());
+    if (sqlite3_step(s) != SQLITE_DONE) {
+      return Status::error(path_ + ": saving an event of agent " + e.agent + ": " +
+                           sqlite3_errmsg(db));
+    }
+    return Status::ok();
+  }
+
   const std::string path_;
   Db writer_;  // writer thread only, with its statements:
-  Stmt insert_interaction_, insert_variable_, insert_voicemail_, insert_event_;
+  Stmt insert_interaction_, insert_variable_, insert_voicemail_, insert_event_, insert_agent_event_;
   Db reader_;  // under read_mu_
   std::mutex read_mu_;
   std::thread thread_;

@@ -1,4 +1,4 @@
-// Persistence of interaction records and voicemails.
+// Persistence of interaction records, voicemails and agents' status changes.
 //
 // One interface, `Store`; `open_sqlite` is the embedded implementation (WAL mode, versioned
 // migrations). PostgreSQL will be a second implementation behind the same interface.
@@ -70,9 +70,23 @@ struct VoicemailRecord {
   std::string path;
 };
 
+// A change of an agent's status (logged out, available, break) or state (idle, reserved, on a
+// contact, wrap-up), with how long the previous pair lasted; like a queue log's agent lines.
+struct AgentEventRecord {
+  std::string tenant;
+  std::string agent;  // the extension
+  TimePoint at;
+  std::string status;
+  std::string state;
+  std::string reason;  // the break reason when the status is break
+  std::string previous_status, previous_state;  // "" for the first event since the server started
+  Duration previous{};                          // how long the previous status and state lasted
+};
+
 struct Query {
   std::optional<std::string> tenant;
-  std::optional<TimePoint> since;  // started_at (interactions) / at (voicemails) >= since
+  std::optional<TimePoint> since;  // started_at (interactions) / at (voicemails, agent events)
+  std::optional<std::string> agent;  // agent events only: this extension
   size_t limit = 10000;
 };
 
@@ -81,11 +95,13 @@ class Store {
   virtual ~Store() = default;
   virtual void save_interaction(InteractionRecord r) = 0;
   virtual void save_voicemail(VoicemailRecord v) = 0;
+  virtual void save_agent_event(AgentEventRecord e) = 0;
   // Waits until everything saved before the call is committed; the first write error, if any.
   virtual Status flush() = 0;
   // Oldest first.
   virtual Result<std::vector<InteractionRecord>> interactions(const Query& q) = 0;
   virtual Result<std::vector<VoicemailRecord>> voicemails(const Query& q) = 0;
+  virtual Result<std::vector<AgentEventRecord>> agent_events(const Query& q) = 0;
 };
 
 // Opens (creating it and its folder if needed) the SQLite database at `path` and brings its

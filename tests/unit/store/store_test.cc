@@ -125,6 +125,47 @@ TEST_F(StoreTest, VoicemailsAndReopen) {
   EXPECT_EQ((*vms)[0].path, "/data/vm1.wav");
 }
 
+TEST_F(StoreTest, AgentEventsRoundTripWithFilters) {
+  const TimePoint t0 = kEpoch + 24h * 20000;
+  auto s = open_sqlite(db_path());
+  ASSERT_TRUE(s.is_ok()) << s.message();
+  auto event = [&](const std::string& tenant, const std::string& agent, Duration at,
+                   const std::string& status, const std::string& reason, Duration previous) {
+    AgentEventRecord e;
+    e.tenant = tenant;
+    e.agent = agent;
+    e.at = t0 + at;
+    e.status = status;
+    e.state = "idle";
+    e.reason = reason;
+    e.previous_status = previous.count() ? "available" : "";
+    e.previous_state = previous.count() ? "idle" : "";
+    e.previous = previous;
+    (*s)->save_agent_event(e);
+  };
+  event("demo", "1001", 0s, "available", "", 0s);
+  event("other", "1001", 1s, "available", "", 0s);
+  event("demo", "1002", 2s, "available", "", 0s);
+  event("demo", "1001", 3600s, "break", "lunch", 3600s);
+  ASSERT_TRUE((*s)->flush().is_ok());
+
+  Query q;
+  q.tenant = "demo";
+  auto demo = (*s)->agent_events(q);
+  ASSERT_TRUE(demo.is_ok()) << demo.message();
+  ASSERT_EQ(demo->size(), 3u) << "the other tenant's 1001 must not show";
+  q.agent = "1001";
+  auto sara = (*s)->agent_events(q);
+  ASSERT_EQ(sara->size(), 2u);
+  EXPECT_EQ((*sara)[1].status, "break");
+  EXPECT_EQ((*sara)[1].reason, "lunch");
+  EXPECT_EQ((*sara)[1].previous_status, "available");
+  EXPECT_EQ((*sara)[1].previous, 3600s);
+  EXPECT_EQ((*sara)[1].at, t0 + 3600s);
+  q.since = t0 + 10s;
+  EXPECT_EQ((*s)->agent_events(q)->size(), 1u);
+}
+
 TEST_F(StoreTest, NotADatabaseIsAClearError) {
   std::filesystem::create_directories(dir_);
   const std::string path = (dir_ / "junk.db").string();
