@@ -192,6 +192,10 @@ struct SipReinvite {
   sip::LegId leg;
   std::string sdp;
 };
+struct SipRefer {
+  sip::LegId leg;
+  sip::IncomingRefer refer;
+};
 struct OutProgress {
   sip::LegId leg;
 };
@@ -211,7 +215,7 @@ struct Drain {};
 struct HangupAll {};
 struct Stop {};
 
-using CoreEvent = std::variant<SipIncoming, SipRegister, SipReinvite, SipEnded, SipDigit, MediaDigit,
+using CoreEvent = std::variant<SipIncoming, SipRegister, SipReinvite, SipRefer, SipEnded, SipDigit, MediaDigit,
                                MediaPlayDone,
                                MediaRecordDone, MediaTimeout, PlayReady, OutProgress, OutAnswered,
                                OutFailed, Reload, Drain, HangupAll, Stop>;
@@ -260,6 +264,10 @@ struct Call {
   // waits for its end before the conversation (and its recording) starts.
   bool notice_playing = false;
   bool conversation_pending = false;
+  bool notice_heard = false;
+  // Transfers from the agent's phone: how many, and the talk time of the agents before.
+  uint32_t transfers = 0;
+  Duration talk_before{};
   // For the record: when it joined the queue, was offered to each agent, was connected.
   TimePoint queued_at, connected_at;
   std::map<uint32_t, TimePoint> offered_at;  // by AgentId
@@ -526,6 +534,9 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   void on_register(const sip::IncomingRegister& reg) override { post(SipRegister{reg}); }
   void on_reinvite(sip::LegId leg, const std::string& sdp) override {
     post(SipReinvite{leg, sdp});
+  }
+  void on_refer(sip::LegId leg, const sip::IncomingRefer& refer) override {
+    post(SipRefer{leg, refer});
   }
   void on_outgoing_progress(sip::LegId leg, int, const std::string&) override {
     post(OutProgress{leg});
@@ -954,7 +965,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   void withdraw(Call& c) {
     if (!c.queued) return;
     c.queued = false;
-    c.wait = wall_now() - c.queued_at;
+    c.wait += wall_now() - c.queued_at;
     if (TenantRuntime* rt = runtime_of(c)) {
       auto standing = rt->router->standing(core::TaskId{c.id.value}, wall_now());
       c.event("abandoned", standing ? "position " + std::to_string(standing->position) + ", waited " +
@@ -993,9 +1004,19 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     r.ended_at = wall_now();
     r.ended_by = ended_by;
     if (c.on_hold) c.hold_total += r.ended_at - c.hold_started;
-    if (c.connected_at != TimePoint{}) r.talk = r.ended_at - c.connected_at - c.hold_total;
+    Duration talk = c.talk_before;
+    if (c.bridged && c.connected_at != TimePoint{}) talk += r.ended_at - c.connected_at;
+    r.talk = std::max(Duration{}, talk - c.hold_total);
     r.hold = c.hold_total;
     r.hold_count = c.hold_count;
+    r.wait = c.wait;
+    r.ring = c.ring;
+    if (c.transfers > 0) {  // transferred from the agent's phone: the last agent and queue
+      r.transfers += c.transfers;
+      r.agent = c.agent;
+      if (!c.queue.empty()) r.queue = c.queue;
+      r.transfer_target = c.transfer_target;
+    }
     r.timeline = c.timeline;  // with what happened after the flow finished (hold, resume)
     r.timeline.push_back({r.ended_at, "completed", std::string("hung up by ") + ended_by});
     log::info("call ended", {{"call", std::to_string(c.id.value)},
@@ -1054,7 +1075,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     media_->bridge(c->id.value, c->b_session);
     c->bridged = true;
     c->connected_at = wall_now();
-    c->event("transferred", c->transfer_target);
+    c->event(c->pending_record ? "connected" : "transferred",
+             c->agent.empty() ? c->transfer_target : c->agent);
     log::info("transferred", {{"call", std::to_string(c->id.value)}, {"to", c->transfer_target}});
     flow_event(c->id, core::TransferResult{true, ""});
   }
@@ -1098,6 +1120,17 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     b_legs_.erase(c.b_leg);
     c.b_leg = 0;
     c.b_up = false;
+    if (c.pending_record) {  // a transfer from the agent's phone: back to the queue, if any
+      c.event("transfer-failed", why);
+      c.agent.clear();
+      if (!c.queue.empty() && requeue(c, c.queue)) return;
+      if (c.leg_up) {
+        stack_->hangup(c.leg);
+        c.leg_up = false;
+      }
+      finish_bridge(c, "system");
+      return;
+    }
     flow_event(c.id, core::TransferResult{false, why});
   }
 
@@ -1346,7 +1379,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     c->queued = false;
     c->agent = rt.extensions.at(a.agent.value);
     c->connected_at = wall_now();
-    c->wait = c->connected_at - c->queued_at;
+    c->wait += c->connected_at - c->queued_at;
     if (auto it = c->offered_at.find(a.agent.value); it != c->offered_at.end()) {
       c->ring = c->connected_at - it->second;
     }
@@ -1369,7 +1402,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     media_->stop_play(c->id.value);
     media_->bridge(c->id.value, c->b_session);
     const config::QueueSpec* q = c->tenant->find_queue(c->queue);
-    if (q != nullptr && q->recording.enabled) {
+    if (q != nullptr && q->recording.enabled && c->recording.empty()) {  // one file per contact
       const std::string dir = c->config->data_dir + "/recordings/" + c->tenant->id;
       std::error_code ec;
       std::filesystem::create_directories(dir, ec);
@@ -1417,9 +1450,17 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     Call* c = find(id);
     if (c == nullptr || !c->queued) return;
     c->queued = false;
-    c->wait = wall_now() - c->queued_at;
+    c->wait += wall_now() - c->queued_at;
     if (!reason.empty()) c->event("left", reason);
     media_->stop_play(id.value);
+    if (c->pending_record) {  // back in a queue after a transfer: the flow is over, so is the call
+      if (c->leg_up) {
+        stack_->hangup(c->leg);
+        c->leg_up = false;
+      }
+      finish_bridge(*c, "system");
+      return;
+    }
     flow_event(id, core::QueueExited{branch, reason});
   }
 
@@ -1544,38 +1585,153 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     Call* c = find(t.call);
     if (c == nullptr) return;
     auto uri = transfer_uri(*c->tenant, t.target, t.trunk);
-    if (!uri) {
+    Status placed = uri ? place_transfer(*c, *uri, bleg_session(c->id)) : uri.status();
+    if (!placed) {
       core::FlowCommandSink out;
-      flows_.handle(t.call, core::TransferResult{false, uri.message()}, wall_now(), out);
+      flows_.handle(t.call, core::TransferResult{false, placed.message()}, wall_now(), out);
       execute(out);
-      return;
     }
-    c->b_session = bleg_session(c->id);
-    auto local = media_->open(c->b_session, c->id.value);
-    if (!local) {
-      core::FlowCommandSink out;
-      flows_.handle(t.call, core::TransferResult{false, local.message()}, wall_now(), out);
-      execute(out);
-      return;
-    }
+  }
+
+  // A second leg from the caller to `uri` on media session `session`, bridged when it answers
+  // (OutAnswered), given up after kTransferRingTimeout.
+  Status place_transfer(Call& c, const std::string& uri, media::SessionId session) {
+    c.b_session = session;
+    auto local = media_->open(c.b_session, c.id.value);
+    if (!local) return local.status();
     sip::SdpAnswer offer;  // offered in the caller's codec, so the bridge needs no transcoding
-    offer.address = wildcard_ ? c->local.address : local->address;
+    offer.address = wildcard_ ? c.local.address : local->address;
     offer.port = local->port;
-    offer.payload_type = c->agreed.payload_type;
-    offer.encoding = c->agreed.encoding;
+    offer.payload_type = c.agreed.payload_type;
+    offer.encoding = c.agreed.encoding;
     offer.telephone_event = 101;
-    offer.session_id = bleg_session(c->id) & ~kBLegBit;
+    offer.session_id = session & 0xffffffffULL;
     sip::OutgoingCall out;
-    out.target = *uri;
-    out.from_user = c->caller;
+    out.target = uri;
+    out.from_user = c.caller;
     out.sdp = sip::build_sdp(offer);
-    c->transfer_target = *uri;
-    c->b_leg = stack_->invite(std::move(out));
-    c->b_up = true;
-    b_legs_[c->b_leg] = c->id;
-    c->transfer_deadline = wall_now() + kTransferRingTimeout;
-    transfer_deadlines_.insert({c->transfer_deadline, c->id});
-    log::info("transferring", {{"call", std::to_string(c->id.value)}, {"to", *uri}});
+    c.transfer_target = uri;
+    c.b_leg = stack_->invite(std::move(out));
+    c.b_up = true;
+    b_legs_[c.b_leg] = c.id;
+    c.transfer_deadline = wall_now() + kTransferRingTimeout;
+    transfer_deadlines_.insert({c.transfer_deadline, c.id});
+    log::info("transferring", {{"call", std::to_string(c.id.value)}, {"to", uri}});
+    return Status::ok();
+  }
+
+  // A blind transfer from the agent's phone (REFER in the bridged call): to another agent's
+  // extension (its first registered phone), to a queue (its id, or a number whose flow starts
+  // with that queue), or to a number transfer_allow lets out through a trunk. The agent's leg is
+  // released at once (NOTIFY 200, BYE) and wraps up; the caller hears the queue's music until the
+  // destination answers, and goes back to the queue if it does not. Attended transfer (Replaces)
+  // is refused with 501.
+  void on(SipRefer& ev) {
+    auto b = b_legs_.find(ev.leg);
+    Call* c = b == b_legs_.end() ? nullptr : find(b->second);
+    if (c == nullptr || !c->bridged || c->agent.empty() || !c->pending_record) {
+      stack_->refer_status(ev.leg, 403, "Forbidden");
+      return;
+    }
+    if (!ev.refer.replaces_call_id.empty()) {
+      stack_->refer_status(ev.leg, 501, "Not Implemented");
+      return;
+    }
+    TenantRuntime* rt = runtime_of(*c);
+    const config::TenantConfig& t = *c->tenant;
+    const std::string& user = ev.refer.target_user;
+    std::string uri, queue, agent;
+    if (t.find_agent(user) != nullptr && rt != nullptr) {
+      auto phones = rt->registrar.contacts(user, wall_now());
+      if (phones.empty()) {
+        stack_->refer_status(ev.leg, 480, "Temporarily Unavailable");
+        return;
+      }
+      uri = phones.front().contact;
+      agent = user;
+    } else if (queue = queue_named(t, user); queue.empty()) {
+      // transfer_allow may name the whole URI or just the number.
+      auto allowed = [&](const std::string& x) {
+        return core::resolve_transfer(*t.flows, x).kind == core::TransferTarget::Kind::kExternal;
+      };
+      auto out = allowed(ev.refer.target) ? Result<std::string>(ev.refer.target)
+                 : allowed(user)          ? transfer_uri(t, user, "")
+                                          : Result<std::string>(Status::error("not allowed"));
+      if (!out) {
+        log::info("transfer refused", {{"call", std::to_string(c->id.value)},
+                                       {"agent", c->agent}, {"to", ev.refer.target}});
+        stack_->refer_status(ev.leg, 403, "Forbidden");
+        return;
+      }
+      uri = *out;
+    }
+    stack_->refer_status(ev.leg, 200, "OK");
+    const std::string from = c->agent;
+    release_agent(*c);
+    c->transfers++;
+    c->event("transferred", from + " to " + user);
+    log::info("blind transfer", {{"call", std::to_string(c->id.value)}, {"from", from},
+                                 {"to", user}});
+    if (!queue.empty()) {
+      if (!requeue(*c, queue)) transfer_failed(*c, "queue " + queue + " is gone");
+      return;
+    }
+    c->agent = agent;
+    resume_music(*c);
+    if (Status st = place_transfer(*c, uri, next_fork_session_++); !st) {
+      transfer_failed(*c, st.message());
+    }
+  }
+
+  // The agent leaves a bridged call (a transfer): their leg is hung up, their talk time kept,
+  // and the router hears the conversation is over (the agent wraps up).
+  void release_agent(Call& c) {
+    const TimePoint now = wall_now();
+    if (c.on_hold) {
+      c.on_hold = false;
+      c.hold_total += now - c.hold_started;
+    }
+    if (c.connected_at != TimePoint{}) c.talk_before += now - c.connected_at;
+    media_->unbridge(c.id.value);
+    if (c.b_leg != 0) {
+      b_legs_.erase(c.b_leg);
+      if (c.b_up) stack_->hangup(c.b_leg);
+      media_->close(c.b_session);
+    }
+    c.b_leg = 0;
+    c.b_up = false;
+    c.bridged = false;
+    if (c.connected) {
+      c.connected = false;
+      if (TenantRuntime* rt = runtime_of(c)) {
+        (void)route_event(*rt, core::TaskCompleted{core::TaskId{c.id.value}});
+      }
+    }
+  }
+
+  // The queue a transfer target names: a queue id, or a number whose flow starts with a queue.
+  static std::string queue_named(const config::TenantConfig& t, const std::string& target) {
+    if (t.find_queue(target) != nullptr) return target;
+    auto number = t.flows->numbers.find(target);
+    if (number == t.flows->numbers.end()) return "";
+    const core::Flow* flow = t.flows->find_flow(number->second);
+    if (flow == nullptr) return "";
+    auto start = flow->nodes.find(flow->start);
+    if (start == flow->nodes.end()) return "";
+    const auto* q = std::get_if<core::QueueNode>(&start->second.body);
+    return q != nullptr ? q->queue : "";
+  }
+
+  // The caller (whose flow is over) joins `queue` again; false when it does not exist.
+  bool requeue(Call& c, const std::string& queue) {
+    TenantRuntime* rt = runtime_of(c);
+    if (rt == nullptr || !rt->queues.count(queue)) return false;
+    core::EnterQueue q;
+    q.call = c.id;
+    q.queue = queue;
+    q.language = c.language;
+    run(q);
+    return true;
   }
 
   // A SIP URI as given, or a number sent to a trunk's `uri` (the named trunk, else the tenant's
@@ -1643,8 +1799,9 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     routing_now_ = CallId{};
     c = find(id);
     if (c == nullptr || spec == nullptr || !(c->queued || c->connected)) return;
-    if (spec->recording.enabled && !spec->recording.announce.empty()) {
+    if (spec->recording.enabled && !spec->recording.announce.empty() && !c->notice_heard) {
       c->notice_playing = true;
+      c->notice_heard = true;
       c->event("notice", spec->recording.announce);
       announce(*c, {prompt_id(*c, spec->recording.announce)});
     }

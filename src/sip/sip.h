@@ -114,6 +114,16 @@ struct OutgoingCall {
   std::chrono::steady_clock::time_point since{};
 };
 
+// A REFER (RFC 3515) received in a call: the phone asks that the other party be sent to `target`.
+// With `replaces_call_id` set it is an attended transfer (RFC 3891): the other party replaces the
+// dialog named by call id and tags.
+struct IncomingRefer {
+  std::string target;  // the Refer-To URI without its headers, e.g. "sip:1002@acme.test"
+  std::string target_user;
+  std::string replaces_call_id, replaces_to_tag, replaces_from_tag;
+  std::string referred_by;  // the user part of Referred-By (or From)
+};
+
 class Listener {
  public:
   virtual ~Listener() = default;
@@ -128,6 +138,9 @@ class Listener {
   // A re-INVITE in an answered call, already answered with our last SDP; `sdp` is the peer's new
   // offer (empty when it sent none). Hold (a=sendonly/inactive) and resume show here.
   virtual void on_reinvite(LegId leg, const std::string& sdp) { (void)leg, (void)sdp; }
+  // A REFER in an answered call, already accepted with 202; report how it went with
+  // Stack::refer_status.
+  virtual void on_refer(LegId leg, const IncomingRefer& refer) { (void)leg, (void)refer; }
   // Outgoing legs (Stack::invite): a provisional response (180, 183 with `sdp` when it has one),
   // the answer (200 with the callee's SDP; the ACK is sent), or a final failure (status >= 300,
   // or 408/503 for a timeout or transport error). After on_outgoing_failed the leg is gone; an
@@ -178,6 +191,9 @@ class Stack {
   // BYE for an answered leg; 480 for an incoming one not answered yet; CANCEL for an outgoing one
   // still ringing. on_call_ended follows.
   virtual void hangup(LegId leg) = 0;
+  // A NOTIFY for the leg's last REFER, carrying "SIP/2.0 <status> <phrase>" (message/sipfrag);
+  // a final status (>= 200) ends the implicit subscription.
+  virtual void refer_status(LegId leg, int status, std::string phrase) = 0;
   // Places a call (a new dialog: the B2BUA's other leg). Returns its leg id at once; the outcome
   // comes through the Listener.
   virtual LegId invite(OutgoingCall call) = 0;

@@ -34,6 +34,7 @@ struct Leg {
   bool responded = false;  // a final response was sent (incoming) or received (outgoing)
   bool ended = false;      // on_call_ended (or on_outgoing_failed) was reported
   bool outgoing = false;
+  std::string refer_event;  // the Event of the last REFER received ("refer" or "refer;id=N")
 };
 
 std::string user_of(const url_t* url) {
@@ -185,6 +186,14 @@ class SofiaStack final : public Stack {
     });
   }
 
+  void refer_status(LegId leg, int status, std::string phrase) override {
+    post([=, this, phrase = std::move(phrase)] {
+      Leg* l = find(leg);
+      if (l == nullptr || l->ended || l->refer_event.empty()) return;
+      refer_notify(*l, status, phrase);
+    });
+  }
+
   StackStats stats() const override {
     StackStats s;
     s.calls_in = calls_in_.load();
@@ -233,7 +242,7 @@ class SofiaStack final : public Stack {
                       NUTAG_URL(url.c_str()), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0),
                       NUTAG_AUTOACK(1), NUTAG_AUTOALERT(0), NUTAG_APPL_METHOD("INFO"),
                       NUTAG_APPL_METHOD("REGISTER"),
-                      NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER"),
+                      NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER, REFER, NOTIFY"),
                       SIPTAG_USER_AGENT_STR(config_.user_agent.c_str()), TAG_END());
     if (nua_ == nullptr) {
       su_root_destroy(root_);
@@ -351,6 +360,15 @@ class SofiaStack final : public Stack {
       case nua_i_register:
         incoming_register(nua, nh, sip);
         break;
+      case nua_i_refer:
+        // In a call, sofia has answered 202 and keeps the implicit subscription; outside one
+        // there is nothing to transfer.
+        if (leg != nullptr && leg->answered) {
+          refer(*leg, sip, tags);
+        } else if (leg == nullptr) {
+          nua_handle_destroy(nh);
+        }
+        break;
       case nua_r_invite:
         if (leg != nullptr && leg->outgoing) outgoing_response(*leg, status, phrase, sip);
         break;
@@ -360,7 +378,7 @@ class SofiaStack final : public Stack {
       default:
         // Requests outside a dialog that NUA does not answer itself get a clean refusal.
         if (event == nua_i_method || event == nua_i_message || event == nua_i_subscribe ||
-            event == nua_i_refer || event == nua_i_publish || event == nua_i_notify) {
+            event == nua_i_publish || event == nua_i_notify) {
           nua_respond(nh, SIP_501_NOT_IMPLEMENTED, NUTAG_WITH_THIS(nua), TAG_END());
           if (leg == nullptr) nua_handle_destroy(nh);
         }
@@ -389,6 +407,68 @@ class SofiaStack final : public Stack {
       body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
     }
     listener_->on_reinvite(leg.id, body);
+  }
+
+  void refer(Leg& leg, sip_t const* sip, tagi_t tags[]) {
+    sip_event_t const* event = nullptr;
+    tl_gets(tags, NUTAG_REFER_EVENT_REF(event), TAG_END());
+    leg.refer_event = "refer";
+    if (event != nullptr && event->o_type != nullptr) {
+      leg.refer_event = event->o_type;
+      if (event->o_id != nullptr) leg.refer_event += std::string(";id=") + event->o_id;
+    }
+    if (sip == nullptr || sip->sip_refer_to == nullptr) {
+      refer_notify(leg, 400, "Bad Request");
+      return;
+    }
+    IncomingRefer r;
+    su_home_t* home = static_cast<su_home_t*>(su_home_new(sizeof(su_home_t)));
+    url_t* url = url_hdup(home, sip->sip_refer_to->r_url);
+    if (url != nullptr) {
+      r.target_user = user_of(url);
+      if (url->url_headers != nullptr) {
+        // ?Replaces=callid%3Bto-tag%3Dx%3Bfrom-tag%3Dy (RFC 3891 §3 in a Refer-To URI)
+        std::string headers = url->url_headers;
+        char* unescaped = su_strdup(home, headers.c_str());
+        url_unescape(unescaped, headers.c_str());
+        headers = unescaped;
+        const std::string key = "Replaces=";
+        if (auto at = headers.find(key); at != std::string::npos) {
+          std::string value = headers.substr(at + key.size());
+          value = value.substr(0, value.find('&'));
+          // callid;to-tag=x;from-tag=y
+          size_t start = 0;
+          for (int i = 0; start <= value.size(); ++i) {
+            const size_t end = std::min(value.find(';', start), value.size());
+            const std::string part = value.substr(start, end - start);
+            if (i == 0) r.replaces_call_id = part;
+            if (part.rfind("to-tag=", 0) == 0) r.replaces_to_tag = part.substr(7);
+            if (part.rfind("from-tag=", 0) == 0) r.replaces_from_tag = part.substr(9);
+            start = end + 1;
+          }
+        }
+        url->url_headers = nullptr;
+      }
+      if (char* text = url_as_string(home, url)) r.target = text;
+    }
+    const url_t* by = sip->sip_referred_by != nullptr ? sip->sip_referred_by->b_url
+                      : sip->sip_from != nullptr      ? sip->sip_from->a_url
+                                                      : nullptr;
+    r.referred_by = user_of(by);
+    su_home_unref(home);
+    if (r.target.empty()) {
+      refer_notify(leg, 400, "Bad Request");
+      return;
+    }
+    listener_->on_refer(leg.id, r);
+  }
+
+  void refer_notify(Leg& leg, int status, const std::string& phrase) {
+    const std::string frag = "SIP/2.0 " + std::to_string(status) + " " + phrase + "\r\n";
+    nua_notify(leg.nh, NUTAG_SUBSTATE(status >= 200 ? nua_substate_terminated : nua_substate_active),
+               SIPTAG_EVENT_STR(leg.refer_event.c_str()),
+               SIPTAG_CONTENT_TYPE_STR("message/sipfrag;version=2.0"),
+               SIPTAG_PAYLOAD_STR(frag.c_str()), TAG_END());
   }
 
   void place(LegId id, const OutgoingCall& call) {
