@@ -226,6 +226,8 @@ struct Call {
   std::shared_ptr<const config::ServerConfig> config;  // keeps `tenant` alive across reloads
   const config::TenantConfig* tenant = nullptr;
   std::string caller, called, flow;
+  std::string sip_call_id;  // of the caller's INVITE
+  bool direct = false;      // an agent's own call to an extension or out: no flow
   TimePoint started;
   std::optional<TimePoint> answered_at;
   media::LocalMedia local;
@@ -676,6 +678,11 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
         }
         if (creds->username != in.from_user) return reject(403, "Forbidden", "not that agent");
         feature = apply_feature_code(*agent_tenant, rt, in.from_user, in.to_user);
+        if (feature.empty() && in.to_user != in.from_user) {
+          if (auto uri = direct_target(*agent_tenant, rt, in.to_user)) {
+            return start_direct_call(in, cfg, *agent_tenant, uri->first, uri->second);
+          }
+        }
         if (feature.empty()) {
           route = cfg->route(in.to_user);
           if (!route || route->tenant != agent_tenant) {
@@ -703,46 +710,11 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   void start_call(const sip::IncomingCall& in, std::shared_ptr<const config::ServerConfig> cfg,
                   const config::TenantConfig* tenant, const std::string& flow,
                   const config::NumberRoute* number, bool internal) {
-    auto reject = [&](int status, const char* phrase, const std::string& why) {
-      rejected_++;
-      log::info("call refused", {{"status", std::to_string(status)},
-                                 {"from", in.from_user},
-                                 {"to", in.to_user},
-                                 {"why", why}});
-      stack_->reject(in.leg, status, phrase);
-    };
-    if (!in.sdp) return reject(488, "Not Acceptable Here", "no SDP offer (delayed offer)");
-    auto sdp = sip::parse_sdp(*in.sdp);
-    if (!sdp) return reject(400, "Bad SDP", sdp.message());
-    media::RemoteMedia remote = to_remote(*sdp);
-    auto agreed = media::negotiate(remote);
-    if (!agreed) return reject(488, "Not Acceptable Here", agreed.message());
-
-    const CallId id{next_call_++};
-    auto local = media_->open(id.value);
-    if (!local) return reject(503, "Service Unavailable", local.message());
-    media_->set_remote(id.value, remote, *agreed);
-
-    Call call;
-    call.id = id;
-    call.leg = in.leg;
-    call.config = cfg;
-    call.tenant = tenant;
-    call.caller = in.from_user;
-    call.called = in.to_user;
-    call.flow = flow;
-    call.started = wall_now();
-    call.local = *local;
-    call.internal = internal;
-    if (wildcard_) {
-      call.local.address = local_address_towards(in.source_ip);
-      if (call.local.address.empty()) call.local.address = "127.0.0.1";
-    }
-    call.agreed = *agreed;
-    legs_[in.leg] = id;
-    calls_.emplace(id, std::move(call));
-    calls_started_++;
-    active_++;
+    Call* c = open_call(in, cfg, tenant, std::nullopt);
+    if (c == nullptr) return;
+    const CallId id = c->id;
+    c->flow = flow;
+    c->internal = internal;
 
     core::CallInfo info;
     info.tenant = tenant->id;
@@ -758,7 +730,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
                        {"from", in.from_user},
                        {"to", in.to_user},
                        {"flow", flow},
-                       {"codec", agreed->encoding}});
+                       {"codec", c->agreed.encoding}});
     if (!s.is_ok()) {
       log::error("flow did not start", {{"call", std::to_string(id.value)}, {"why", s.message()}});
       stack_->reject(in.leg, 500, "Server Internal Error");
@@ -766,6 +738,107 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       return;
     }
     execute(out);
+  }
+
+  // The SDP offer checked and negotiated and a media session opened (on the worker of session
+  // `near`, when given) for a new call; null, with the INVITE refused, when that fails.
+  Call* open_call(const sip::IncomingCall& in, std::shared_ptr<const config::ServerConfig> cfg,
+                  const config::TenantConfig* tenant, std::optional<media::SessionId> near) {
+    auto reject = [&](int status, const char* phrase, const std::string& why) -> Call* {
+      rejected_++;
+      log::info("call refused", {{"status", std::to_string(status)},
+                                 {"from", in.from_user},
+                                 {"to", in.to_user},
+                                 {"why", why}});
+      stack_->reject(in.leg, status, phrase);
+      return nullptr;
+    };
+    if (!in.sdp) return reject(488, "Not Acceptable Here", "no SDP offer (delayed offer)");
+    auto sdp = sip::parse_sdp(*in.sdp);
+    if (!sdp) return reject(400, "Bad SDP", sdp.message());
+    media::RemoteMedia remote = to_remote(*sdp);
+    auto agreed = media::negotiate(remote);
+    if (!agreed) return reject(488, "Not Acceptable Here", agreed.message());
+
+    const CallId id{next_call_++};
+    auto local = media_->open(id.value, near);
+    if (!local) return reject(503, "Service Unavailable", local.message());
+    media_->set_remote(id.value, remote, *agreed);
+
+    Call call;
+    call.id = id;
+    call.leg = in.leg;
+    call.config = cfg;
+    call.tenant = tenant;
+    call.caller = in.from_user;
+    call.called = in.to_user;
+    call.sip_call_id = in.call_id;
+    call.started = wall_now();
+    call.local = *local;
+    if (wildcard_) {
+      call.local.address = local_address_towards(in.source_ip);
+      if (call.local.address.empty()) call.local.address = "127.0.0.1";
+    }
+    call.agreed = *agreed;
+    legs_[in.leg] = id;
+    calls_started_++;
+    active_++;
+    return &calls_.emplace(id, std::move(call)).first->second;
+  }
+
+  // An agent's own call (not a feature code, not a tenant number): to another extension's phone,
+  // or out through a trunk when transfer_allow lets the number out. The caller hears ringing
+  // until the far end answers. It runs on the media worker of the agent's current call, if any,
+  // so that a REFER with Replaces can hand that call's caller to this far end.
+  void start_direct_call(const sip::IncomingCall& in, std::shared_ptr<const config::ServerConfig> cfg,
+                         const config::TenantConfig& tenant, const std::string& uri,
+                         const std::string& agent) {
+    std::optional<media::SessionId> near;
+    for (const auto& [id, other] : calls_) {
+      if (other.bridged && other.agent == in.from_user && other.tenant->id == tenant.id) {
+        near = id.value;
+      }
+    }
+    Call* c = open_call(in, cfg, &tenant, near);
+    if (c == nullptr) return;
+    c->direct = true;
+    c->agent = agent;
+    store::InteractionRecord r;
+    r.id = node_ + "-" + std::to_string(c->id.value);
+    r.tenant = tenant.id;
+    r.direction = agent.empty() ? "outbound" : "internal";
+    r.caller = c->caller;
+    r.called = c->called;
+    r.started_at = c->started;
+    r.result = "missed";
+    r.agent = agent;
+    c->pending_record = std::move(r);
+    log::info("call", {{"call", std::to_string(c->id.value)}, {"tenant", tenant.id},
+                       {"from", in.from_user}, {"to", in.to_user}, {"direct", uri}});
+    stack_->ringing(c->leg);
+    if (Status st = place_transfer(*c, uri, bleg_session(c->id)); !st) {
+      transfer_failed(*c, st.message());
+    }
+  }
+
+  // Where an agent's own call to `dialled` goes, and the agent it reaches ("" when outside):
+  // another extension's first registered phone, or a number transfer_allow lets out through a
+  // trunk. Nothing for the tenant's own numbers (they run their flows) and anything else.
+  std::optional<std::pair<std::string, std::string>> direct_target(const config::TenantConfig& t,
+                                                                  TenantRuntime& rt,
+                                                                  const std::string& dialled) {
+    if (t.find_agent(dialled) != nullptr) {
+      auto phones = rt.registrar.contacts(dialled, wall_now());
+      if (phones.empty()) return std::nullopt;
+      return std::make_pair(phones.front().contact, dialled);
+    }
+    if (t.flows->numbers.count(dialled)) return std::nullopt;
+    if (core::resolve_transfer(*t.flows, dialled).kind != core::TransferTarget::Kind::kExternal) {
+      return std::nullopt;
+    }
+    auto uri = transfer_uri(t, dialled, "");
+    if (!uri) return std::nullopt;
+    return std::make_pair(*uri, std::string());
   }
 
   // A feature code dialled by an agent: changes the agent's status and returns the confirmation
@@ -1077,6 +1150,10 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     c->connected_at = wall_now();
     c->event(c->pending_record ? "connected" : "transferred",
              c->agent.empty() ? c->transfer_target : c->agent);
+    if (c->direct && c->pending_record) {
+      c->pending_record->result = "answered";
+      c->pending_record->answered_at = c->answered_at;
+    }
     log::info("transferred", {{"call", std::to_string(c->id.value)}, {"to", c->transfer_target}});
     flow_event(c->id, core::TransferResult{true, ""});
   }
@@ -1633,10 +1710,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       stack_->refer_status(ev.leg, 403, "Forbidden");
       return;
     }
-    if (!ev.refer.replaces_call_id.empty()) {
-      stack_->refer_status(ev.leg, 501, "Not Implemented");
-      return;
-    }
+    if (!ev.refer.replaces_call_id.empty()) return attended_transfer(*c, ev.leg, ev.refer);
     TenantRuntime* rt = runtime_of(*c);
     const config::TenantConfig& t = *c->tenant;
     const std::string& user = ev.refer.target_user;
@@ -1681,6 +1755,54 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     if (Status st = place_transfer(*c, uri, next_fork_session_++); !st) {
       transfer_failed(*c, st.message());
     }
+  }
+
+  // An attended transfer: the agent, talking to the caller of `c` (usually on hold), called a
+  // colleague or a number (a direct call) and now asks, with Replaces naming that call, that the
+  // caller take the agent's place in it. The caller is bridged to the far end of the direct call;
+  // both of the agent's legs end.
+  void attended_transfer(Call& c, sip::LegId refer_leg, const sip::IncomingRefer& refer) {
+    Call* consult = nullptr;
+    for (auto& [id, other] : calls_) {
+      if (other.direct && other.sip_call_id == refer.replaces_call_id) consult = &other;
+    }
+    if (consult == nullptr || !consult->bridged || !consult->b_up ||
+        consult->caller != c.agent || consult->tenant->id != c.tenant->id) {
+      stack_->refer_status(refer_leg, 481, "Call/Transaction Does Not Exist");
+      return;
+    }
+    stack_->refer_status(refer_leg, 200, "OK");
+    const std::string from = c.agent;
+    release_agent(c);
+    c.transfers++;
+    const std::string to = consult->agent.empty() ? consult->called : consult->agent;
+    c.event("transferred", from + " to " + to + " (attended)");
+    log::info("attended transfer", {{"call", std::to_string(c.id.value)}, {"from", from},
+                                    {"to", to}});
+    // The consultation's far end becomes this call's second leg.
+    media_->unbridge(consult->id.value);
+    transfer_deadlines_.erase({consult->transfer_deadline, consult->id});
+    b_legs_[consult->b_leg] = c.id;
+    c.b_leg = consult->b_leg;
+    c.b_session = consult->b_session;
+    c.b_up = true;
+    c.bridged = true;
+    c.agent = consult->agent;
+    c.transfer_target = consult->transfer_target;
+    c.connected_at = wall_now();
+    consult->b_leg = 0;
+    consult->b_up = false;
+    consult->bridged = false;
+    media_->stop_play(c.id.value);
+    media_->bridge(c.id.value, c.b_session);
+    c.event("connected", to);
+    // The agent's consultation leg ends, with its own record.
+    if (consult->leg_up) {
+      stack_->hangup(consult->leg);
+      consult->leg_up = false;
+    }
+    consult->talk_before += wall_now() - consult->connected_at;
+    finish_bridge(*consult, "agent");
   }
 
   // The agent leaves a bridged call (a transfer): their leg is hung up, their talk time kept,
