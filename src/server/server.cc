@@ -1034,11 +1034,21 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     }
   }
 
+  // The agents whose phones ring for the call now (AgentId values).
+  std::vector<uint32_t> standing_offer(const Call& c) const {
+    std::vector<uint32_t> out;
+    for (const auto& [leg, al] : agent_legs_) {
+      if (al.call == c.id && c.offered_at.count(al.agent.value)) out.push_back(al.agent.value);
+    }
+    return out;
+  }
+
   // The caller is gone while queued or ringing agents: the router hears it was abandoned.
   void withdraw(Call& c) {
     if (!c.queued) return;
     c.queued = false;
     c.wait += wall_now() - c.queued_at;
+    if (!standing_offer(c).empty()) c.ring = wall_now() - c.offered_at.at(standing_offer(c).front());
     if (TenantRuntime* rt = runtime_of(c)) {
       auto standing = rt->router->standing(core::TaskId{c.id.value}, wall_now());
       c.event("abandoned", standing ? "position " + std::to_string(standing->position) + ", waited " +
@@ -1172,8 +1182,10 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       const auto reason = ev.status == 486   ? core::DeclineReason::kBusy
                           : ev.status == 603 ? core::DeclineReason::kRejected
                                              : core::DeclineReason::kNoAnswer;
-      c->event(std::string(core::to_string(reason)), std::to_string(ev.status));
-      if (TenantRuntime* rt = runtime_of(*c)) {
+      TenantRuntime* rt = runtime_of(*c);
+      c->event(std::string(core::to_string(reason)),
+               (rt ? rt->extensions.at(leg.agent.value) + " " : "") + std::to_string(ev.status));
+      if (rt != nullptr) {
         (void)route_event(*rt, core::OfferDeclined{core::TaskId{c->id.value}, leg.agent, reason});
       }
       return;

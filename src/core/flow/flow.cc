@@ -707,6 +707,7 @@ class FlowStep {
   }
 
   void exec(const QueueNode& n) {
+    ensure_answered(true);  // a caller waits answered (music, announcements), never on early media
     c_.queue = n.queue;
     EnterQueue q;
     q.call = c_.id;

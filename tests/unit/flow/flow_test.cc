@@ -704,6 +704,20 @@ TEST(FlowQueue, EntersQueueAndExitsToTheFlow) {
   EXPECT_EQ(f.queue, "sales");
 }
 
+TEST(FlowQueue, AQueueAsTheFirstNodeAnswersTheCall) {
+  Harness h(queue_flow());
+  const auto answers = h.all<Answer>();
+  ASSERT_EQ(answers.size(), 1u) << "answered before it waits";
+  EXPECT_FALSE(answers[0].early);
+  ASSERT_TRUE(std::holds_alternative<Answer>(h.out.front()));
+  // Even in a flow that answers with early media: a queue answers for real.
+  auto set = queue_flow();
+  set->flows["main"].early_media = true;
+  Harness early(set);
+  ASSERT_EQ(early.all<Answer>().size(), 1u);
+  EXPECT_FALSE(early.all<Answer>()[0].early);
+}
+
 TEST(FlowQueue, ExitBranchAndConnectAndAbandon) {
   {
     Harness h(queue_flow());
