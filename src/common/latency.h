@@ -3,6 +3,7 @@
 // are never better than what was measured.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -30,8 +31,9 @@ class LatencyHistogram {
     return n;
   }
 
-  // The smallest bucket edge (µs) at or below which a fraction `q` (0..1] of the samples lie; the
-  // maximum seen when that falls in the overflow bucket; 0 with no samples.
+  // The smallest bucket edge (µs) at or below which a fraction `q` (0..1] of the samples lie, but
+  // never more than the maximum seen (also the answer when it falls in the overflow bucket); 0
+  // with no samples.
   int64_t percentile_us(double q) const {
     const uint64_t n = count();
     if (n == 0) return 0;
@@ -40,7 +42,7 @@ class LatencyHistogram {
     uint64_t seen = 0;
     for (size_t b = 0; b < kBuckets; ++b) {
       seen += counts_[b].load(std::memory_order_relaxed);
-      if (seen >= want) return static_cast<int64_t>(b + 1) * kBucketUs;
+      if (seen >= want) return std::min(static_cast<int64_t>(b + 1) * kBucketUs, max_us());
     }
     return max_us();
   }

@@ -227,6 +227,9 @@ struct Call {
   const config::TenantConfig* tenant = nullptr;
   std::string caller, called, flow;
   std::string sip_call_id;  // of the caller's INVITE
+  // The router's task for the call: the call id, or a new one each time a transfer puts the
+  // caller back in a queue (the agent's last task lives on in wrap-up).
+  core::TaskId task;
   bool direct = false;      // an agent's own call to an extension or out: no flow
   TimePoint started;
   std::optional<TimePoint> answered_at;
@@ -304,7 +307,10 @@ media::SessionId bleg_session(CallId id) { return id.value | kBLegBit; }
 // How long a transfer destination may ring before the caller is told it failed.
 constexpr Duration kTransferRingTimeout = std::chrono::seconds(30);
 
-constexpr uint64_t kBeepPlayId = 0;  // flow play ids start at 1
+constexpr uint64_t kBeepPlayId = 0;
+
+// Router task ids of callers put back in a queue by a transfer: far above any call id.
+constexpr uint64_t kRequeuedTaskBase = 1ULL << 48;  // flow play ids start at 1
 
 // What a tenant has at run time besides its configuration: who may register, where its agents'
 // phones are. Built at start; kept across reloads (registrations survive a SIGHUP).
@@ -767,6 +773,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
 
     Call call;
     call.id = id;
+    call.task = core::TaskId{id.value};
     call.leg = in.leg;
     call.config = cfg;
     call.tenant = tenant;
@@ -1050,11 +1057,11 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     c.wait += wall_now() - c.queued_at;
     if (!standing_offer(c).empty()) c.ring = wall_now() - c.offered_at.at(standing_offer(c).front());
     if (TenantRuntime* rt = runtime_of(c)) {
-      auto standing = rt->router->standing(core::TaskId{c.id.value}, wall_now());
+      auto standing = rt->router->standing(c.task, wall_now());
       c.event("abandoned", standing ? "position " + std::to_string(standing->position) + ", waited " +
                                           format_duration(c.wait)
                                     : "while an agent's phone rang, waited " + format_duration(c.wait));
-      (void)route_event(*rt, core::TaskAbandoned{core::TaskId{c.id.value}});
+      (void)route_event(*rt, core::TaskAbandoned{c.task});
     }
     std::vector<sip::LegId> legs;
     for (auto& [leg, al] : agent_legs_) {
@@ -1074,7 +1081,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     if (c.connected) {
       c.connected = false;
       if (TenantRuntime* rt = runtime_of(c)) {
-        (void)route_event(*rt, core::TaskCompleted{core::TaskId{c.id.value}});
+        (void)route_event(*rt, core::TaskCompleted{c.task});
       }
     }
     if (!c.pending_record) {  // still in the flow (answered, flow not finished): let it finish
@@ -1125,7 +1132,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       answered_legs_.insert(ev.leg);
       const core::AgentId agent = al->second.agent;
       if (TenantRuntime* rt = runtime_of(*c)) {
-        (void)route_event(*rt, core::OfferAccepted{core::TaskId{c->id.value}, agent});
+        (void)route_event(*rt, core::OfferAccepted{c->task, agent});
       }
       // Not taken (another phone or agent won, or the caller left): that phone is hung up.
       if (agent_legs_.count(ev.leg)) drop_agent_leg(ev.leg);
@@ -1186,7 +1193,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       c->event(std::string(core::to_string(reason)),
                (rt ? rt->extensions.at(leg.agent.value) + " " : "") + std::to_string(ev.status));
       if (rt != nullptr) {
-        (void)route_event(*rt, core::OfferDeclined{core::TaskId{c->id.value}, leg.agent, reason});
+        (void)route_event(*rt, core::OfferDeclined{c->task, leg.agent, reason});
       }
       return;
     }
@@ -1250,7 +1257,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     if (c->queued) {
       if (c->exit_keys.find(d) == std::string::npos) return;
       if (TenantRuntime* rt = runtime_of(*c)) {
-        (void)route_event(*rt, core::TaskWithdrawn{core::TaskId{id.value}});
+        (void)route_event(*rt, core::TaskWithdrawn{c->task});
       }
       c->event("left", std::string("pressed ") + d);
       leave_queue(id, core::queue_key_branch(d), "");
@@ -1346,6 +1353,10 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     auto it = calls_.find(id);
     return it == calls_.end() ? nullptr : &it->second;
   }
+  Call* find_task(core::TaskId task) {
+    auto it = requeued_.find(task.value);
+    return find(it == requeued_.end() ? CallId{task.value} : it->second);
+  }
 
   // ---- the routing engine (one Router per tenant) ----
 
@@ -1397,7 +1408,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
 
   // Ring every registered phone of the agent; a phone-less agent declines at once.
   void route_command(TenantRuntime& rt, core::OfferTask& o, std::deque<core::Event>& pending) {
-    Call* c = find(CallId{o.task.value});
+    Call* c = find_task(o.task);
     const std::string& ext = rt.extensions.at(o.agent.value);
     std::vector<sip::Binding> phones = rt.registrar.contacts(ext, wall_now());
     if (c == nullptr || phones.empty()) {
@@ -1433,18 +1444,19 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
 
   // Stop ringing the agent's phones for the task (or hang up one that answered too late).
   void route_command(TenantRuntime& rt, core::CancelOffer& x, std::deque<core::Event>&) {
-    if (Call* c = find(CallId{x.task.value}); c != nullptr && x.reason == core::CancelReason::kRingTimeout) {
+    Call* c = find_task(x.task);
+    if (c != nullptr && x.reason == core::CancelReason::kRingTimeout) {
       c->event("no-answer", rt.extensions.at(x.agent.value));
     }
     std::vector<sip::LegId> legs;
     for (auto& [leg, al] : agent_legs_) {
-      if (al.call.value == x.task.value && al.agent == x.agent) legs.push_back(leg);
+      if (c != nullptr && al.call == c->id && al.agent == x.agent) legs.push_back(leg);
     }
     for (sip::LegId leg : legs) drop_agent_leg(leg);
   }
 
   void route_command(TenantRuntime& rt, core::TaskAssigned& a, std::deque<core::Event>&) {
-    Call* c = find(CallId{a.task.value});
+    Call* c = find_task(a.task);
     if (c == nullptr) return;
     // The phone that answered is the one still marked answered; others of the agent are dropped.
     sip::LegId winner = 0;
@@ -1505,10 +1517,10 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   }
 
   void route_command(TenantRuntime&, core::TaskRejected& r, std::deque<core::Event>&) {
-    leave_queue(CallId{r.task.value}, "", std::string(core::to_string(r.reason)));
+    if (Call* c = find_task(r.task)) leave_queue(c->id, "", std::string(core::to_string(r.reason)));
   }
   void route_command(TenantRuntime&, core::TaskLeftQueue& l, std::deque<core::Event>&) {
-    leave_queue(CallId{l.task.value}, l.branch, std::string(core::to_string(l.reason)));
+    if (Call* c = find_task(l.task)) leave_queue(c->id, l.branch, std::string(core::to_string(l.reason)));
   }
   // A change of an agent's status or state: logged and stored with how long the last one lasted.
   void route_command(TenantRuntime& rt, core::AgentChanged& a, std::deque<core::Event>&) {
@@ -1838,7 +1850,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     if (c.connected) {
       c.connected = false;
       if (TenantRuntime* rt = runtime_of(c)) {
-        (void)route_event(*rt, core::TaskCompleted{core::TaskId{c.id.value}});
+        (void)route_event(*rt, core::TaskCompleted{c.task});
       }
     }
   }
@@ -1860,6 +1872,9 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   bool requeue(Call& c, const std::string& queue) {
     TenantRuntime* rt = runtime_of(c);
     if (rt == nullptr || !rt->queues.count(queue)) return false;
+    if (c.task.value != c.id.value) requeued_.erase(c.task.value);
+    c.task = core::TaskId{kRequeuedTaskBase + next_requeued_++};
+    requeued_[c.task.value] = c.id;
     core::EnterQueue q;
     q.call = c.id;
     q.queue = queue;
@@ -1917,7 +1932,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       }
     }
     core::TaskSpec task;
-    task.id = core::TaskId{c->id.value};
+    task.id = c->task;
     task.channel = core::Channel::kVoice;
     task.queue = qid->second;
     task.priority = q.priority;
@@ -1963,7 +1978,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       if (spec == nullptr || rt == nullptr) continue;
       c->next_announce = now + spec->announce.every;
       announce_deadlines_.insert({c->next_announce, id});
-      auto standing = rt->router->standing(core::TaskId{id.value}, now);
+      auto standing = rt->router->standing(c->task, now);
       if (!standing) continue;  // ringing an agent: no announcement now
       if (spec->announce.only_if_changed && standing->position == c->last_position) continue;
       if (c->announce_play != 0) continue;  // something else is being said: the next round
@@ -2120,7 +2135,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     if (c->connected) {  // a conversation that never got its own ending: the agent wraps up
       c->connected = false;
       if (TenantRuntime* rt = runtime_of(*c)) {
-        (void)route_event(*rt, core::TaskCompleted{core::TaskId{c->id.value}});
+        (void)route_event(*rt, core::TaskCompleted{c->task});
       }
     }
     if (c->b_leg != 0) {
@@ -2131,6 +2146,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     transfer_deadlines_.erase({c->transfer_deadline, id});
     announce_deadlines_.erase({c->next_announce, id});
     message_deadlines_.erase({c->next_message, id});
+    if (c->task.value != id.value) requeued_.erase(c->task.value);
     if (c->leg_up) legs_.erase(c->leg);  // ended legs were erased when they ended
     calls_.erase(id);
     active_--;
@@ -2239,6 +2255,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   std::unordered_map<sip::LegId, CallId> legs_;    // callers' legs
   std::unordered_map<sip::LegId, CallId> b_legs_;  // second legs: transfers, connected agents
   std::unordered_map<sip::LegId, AgentLeg> agent_legs_;  // agents' phones being rung
+  std::unordered_map<uint64_t, CallId> requeued_;        // router task ids of requeued calls
+  uint64_t next_requeued_ = 1;
   std::set<sip::LegId> answered_legs_;                   // of those, the ones that answered
   media::SessionId next_fork_session_ = 1ULL << 62;
   std::set<std::pair<TimePoint, CallId>> transfer_deadlines_;

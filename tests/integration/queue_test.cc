@@ -319,25 +319,21 @@ TEST_F(QueueTest, TenantsShareTheServerButNotTheirAgents) {
   EXPECT_EQ(stray.register_as("1001", "acme1001"), 401) << "acme's password in beta's realm";
   EXPECT_NE(server_.wait_log({"register refused", "tenant=beta", "wrong credentials"}), "");
 
-  Caller to_beta;
-  ASSERT_EQ(to_beta.call(server_.port(), "200", "tenant-beta"), 200);
-  auto at_beta = beta->await_invite(5s);
-  ASSERT_TRUE(at_beta.has_value()) << server_.log();
-  EXPECT_EQ(test::header_of(*at_beta, "X-Tamas-Queue"), "desk");
-  EXPECT_FALSE(acme->await_invite(1s).has_value()) << "acme's 1001 is idle but not beta's";
-  EXPECT_FALSE(stray.await_invite(0ms).has_value());
-  beta->answer(*at_beta);
-  caller_ends(to_beta, "200", *beta);
-
-  Caller to_acme;
-  ASSERT_EQ(to_acme.call(server_.port(), "100", "tenant-acme"), 200);
-  auto at_acme = acme->await_invite(5s);
-  ASSERT_TRUE(at_acme.has_value()) << server_.log();
-  EXPECT_EQ(test::header_of(*at_acme, "X-Tamas-Queue"), "linear");
-  EXPECT_FALSE(beta->await_invite(1s).has_value()) << "beta's 1001 is idle but not acme's";
-  EXPECT_FALSE(stray.await_invite(0ms).has_value());
-  acme->answer(*at_acme);
-  caller_ends(to_acme, "100", *acme);
+  // A caller of `number` rings `phone` (queue `queue`) and never the other tenant's idle 1001.
+  auto call_reaches = [&](const std::string& number, AgentPhone& phone, AgentPhone& other,
+                          const std::string& queue) {
+    Caller caller;
+    ASSERT_EQ(caller.call(server_.port(), number, "tenant-" + queue), 200);
+    auto offer = phone.await_invite(5s);
+    ASSERT_TRUE(offer.has_value()) << server_.log();
+    EXPECT_EQ(test::header_of(*offer, "X-Tamas-Queue"), queue);
+    EXPECT_FALSE(other.await_invite(1s).has_value()) << "the other tenant's 1001 is idle too";
+    EXPECT_FALSE(stray.await_invite(0ms).has_value());
+    phone.answer(*offer);
+    caller_ends(caller, number, phone);
+  };
+  call_reaches("200", *beta, *acme, "desk");
+  call_reaches("100", *acme, *beta, "linear");
 
   ASSERT_EQ(server_.wait_records(2).size(), 2u) << server_.log();
   for (const std::string tenant : {"acme", "beta"}) {
@@ -436,6 +432,168 @@ TEST_F(QueueTest, ConnectedCallEndsWithoutARoutingWarning) {
   caller_ends(caller, "100", *sara);
   only_record();
   EXPECT_EQ(server_.log().find("warn routing"), std::string::npos) << server_.log();
+}
+
+// ---- the conversation: transfers from the agent's phone, the waiting experience ----
+
+// 1001 takes the call and transfers it blind (REFER) to 1002: the REFER is accepted (202, then a
+// NOTIFY saying 200), 1001's leg ends, 1002's phone rings with the caller's number and is
+// bridged to the caller; the record names 1002, counts the transfer and keeps the chain.
+TEST_F(QueueTest, BlindTransferToAnotherAgent) {
+  auto sara = logged_in("1001", "acme1001");
+  auto reza = logged_in("1002", "acme1002");
+  Caller caller;
+  ASSERT_EQ(caller.call(server_.port(), "100", "blind-1"), 200);
+  auto offer = sara->await_invite(5s);
+  ASSERT_TRUE(offer.has_value()) << server_.log();
+  sara->answer(*offer);
+  EXPECT_GT(caller_heard_by(caller, *sara), 800.0);
+
+  EXPECT_EQ(sara->refer(*offer, "sip:1002@acme.test"), 202) << server_.log();
+  auto notify = sara->await_notify(5s);
+  ASSERT_TRUE(notify.has_value()) << server_.log();
+  EXPECT_EQ(test::body_of(*notify).rfind("SIP/2.0 200", 0), 0u) << *notify;
+  auto released = sara->await_hangup(5s);
+  ASSERT_TRUE(released.has_value()) << server_.log();
+  EXPECT_TRUE(is_request(*released, "BYE"));
+
+  auto second = reza->await_invite(5s);
+  ASSERT_TRUE(second.has_value()) << server_.log();
+  EXPECT_NE(test::header_of(*second, "From").find("5551234"), std::string::npos) << *second;
+  reza->answer(*second);
+  EXPECT_GT(caller_heard_by(caller, *reza), 800.0) << "the caller talks to 1002 now";
+  caller_ends(caller, "100", *reza);
+
+  auto r = only_record();
+  EXPECT_EQ(r["agent"], "1002");
+  EXPECT_EQ(r["transfers"], 1);
+  EXPECT_EQ(r["result"], "queued");
+  const auto events = timeline(r);
+  const std::vector<std::string> chain = {"offered 1001", "connected 1001",
+                                          "transferred 1001 to 1002", "connected 1002"};
+  auto at = events.begin();
+  for (const std::string& step : chain) {
+    at = std::find(at, events.end(), step);
+    EXPECT_NE(at, events.end()) << "no '" << step << "' in order in " << r.dump(2);
+  }
+  // 1001 wrapped up after the transfer: the agent event log says so.
+  const auto agent_events = server_.records("agent-events", "acme");
+  bool wrapped = false;
+  for (const auto& e : agent_events) {
+    if (e["agent"] == "1001" && e["state"] == "wrap-up") wrapped = true;
+  }
+  EXPECT_TRUE(wrapped) << agent_events.dump(2);
+}
+
+// A blind transfer to a queue (by its id) goes through the routing engine again: the idle 1002
+// is offered the caller with the queue's header.
+TEST_F(QueueTest, BlindTransferToAQueue) {
+  auto sara = logged_in("1001", "acme1001");
+  auto reza = logged_in("1002", "acme1002");
+  Caller caller;
+  ASSERT_EQ(caller.call(server_.port(), "101", "blind-q"), 200);  // ring-all: both ring
+  auto first = sara->await_invite(5s);
+  auto other = reza->await_invite(5s);
+  ASSERT_TRUE(first.has_value() && other.has_value()) << server_.log();
+  sara->answer(*first);
+  ASSERT_TRUE(reza->await_hangup(5s).has_value()) << "1002 stops ringing";
+  EXPECT_EQ(sara->refer(*first, "sip:linear@acme.test"), 202);
+  ASSERT_TRUE(sara->await_notify(5s).has_value());
+  ASSERT_TRUE(sara->await_hangup(5s).has_value());
+  auto offer = reza->await_invite(5s);
+  ASSERT_TRUE(offer.has_value()) << server_.log();
+  EXPECT_EQ(test::header_of(*offer, "X-Tamas-Queue"), "linear");
+  reza->answer(*offer);
+  EXPECT_GT(caller_heard_by(caller, *reza), 800.0);
+  caller_ends(caller, "101", *reza);
+  auto r = only_record();
+  EXPECT_EQ(r["queue"], "linear") << "the queue it was last in";
+  EXPECT_EQ(r["agent"], "1002");
+  EXPECT_EQ(r["transfers"], 1);
+}
+
+// A REFER to a target the tenant does not allow is refused (NOTIFY 403) and changes nothing.
+TEST_F(QueueTest, BlindTransferOutsideTheAllowListIsRefused) {
+  auto sara = logged_in("1001", "acme1001");
+  Caller caller;
+  ASSERT_EQ(caller.call(server_.port(), "100", "blind-no"), 200);
+  auto offer = sara->await_invite(5s);
+  ASSERT_TRUE(offer.has_value()) << server_.log();
+  sara->answer(*offer);
+  EXPECT_EQ(sara->refer(*offer, "sip:0098912000000@evil.example"), 202);
+  auto notify = sara->await_notify(5s);
+  ASSERT_TRUE(notify.has_value()) << server_.log();
+  EXPECT_EQ(test::body_of(*notify).rfind("SIP/2.0 403", 0), 0u) << *notify;
+  EXPECT_FALSE(sara->await_hangup(500ms).has_value()) << "the agent keeps the caller";
+  EXPECT_GT(caller_heard_by(caller, *sara), 800.0);
+  caller_ends(caller, "100", *sara);
+  EXPECT_EQ(only_record()["transfers"], 0);
+}
+
+// Attended transfer: 1001 holds the caller, calls 1002 from the phone, talks, then sends REFER
+// with Replaces naming that consultation call: the caller is bridged to 1002, and both of
+// 1001's legs end. The consultation has its own (internal) record.
+TEST_F(QueueTest, AttendedTransferHandsTheCallerToTheConsultedAgent) {
+  auto sara = logged_in("1001", "acme1001");
+  auto reza = logged_in("1002", "acme1002");
+  Caller caller;
+  ASSERT_EQ(caller.call(server_.port(), "100", "attended-1"), 200);
+  auto offer = sara->await_invite(5s);
+  ASSERT_TRUE(offer.has_value()) << server_.log();
+  sara->answer(*offer);
+  ASSERT_EQ(sara->hold(*offer), 200);
+
+  int dialled = 0;
+  std::thread consult([&] { dialled = sara->dial("1002"); });
+  auto ring = reza->await_invite(5s);
+  if (ring) reza->answer(*ring);
+  consult.join();
+  ASSERT_TRUE(ring.has_value()) << server_.log();
+  EXPECT_NE(test::header_of(*ring, "From").find("1001"), std::string::npos) << *ring;
+  ASSERT_EQ(dialled, 200) << server_.log();
+
+  EXPECT_EQ(sara->refer(*offer, "sip:1002@acme.test?Replaces=" + sara->dialled_replaces()), 202);
+  auto notify = sara->await_notify(5s);
+  ASSERT_TRUE(notify.has_value()) << server_.log();
+  EXPECT_EQ(test::body_of(*notify).rfind("SIP/2.0 200", 0), 0u) << *notify;
+  auto released = sara->await_hangup(5s);
+  ASSERT_TRUE(released.has_value()) << "1001's leg to the caller ends\n" << server_.log();
+  EXPECT_GT(sara->await_dialled_end(5s), -1.0) << "and so does the consultation";
+  EXPECT_GT(caller_heard_by(caller, *reza), 800.0) << "the caller talks to 1002";
+  caller_ends(caller, "100", *reza);
+
+  auto records = server_.wait_records(2);
+  ASSERT_EQ(records.size(), 2u) << server_.log();
+  const auto& internal = records[0]["direction"] == "internal" ? records[0] : records[1];
+  const auto& customer = records[0]["direction"] == "internal" ? records[1] : records[0];
+  EXPECT_EQ(internal["caller"], "1001");
+  EXPECT_EQ(internal["called"], "1002");
+  EXPECT_EQ(internal["result"], "answered");
+  EXPECT_EQ(customer["agent"], "1002");
+  EXPECT_EQ(customer["transfers"], 1);
+  EXPECT_EQ(customer["hold_count"], 1);
+  const auto events = timeline(customer);
+  EXPECT_NE(std::find(events.begin(), events.end(), "transferred 1001 to 1002 (attended)"),
+            events.end())
+      << customer.dump(2);
+}
+
+// Joining a queue with a recording notice and information messages: the notice first, then the
+// messages in turn every 2 s while the caller waits.
+TEST_F(QueueTest, RecordingNoticeThenMessagesInTurn) {
+  Caller caller;
+  ASSERT_EQ(caller.call(server_.port(), "104", "notice-1"), 200);
+  auto [rms, packets] = caller.rtp.listen(1500ms);
+  EXPECT_GT(rms, 300.0) << "the notice is heard";
+  EXPECT_NE(server_.wait_log({"message", "prompt=more"}, 10s), "") << server_.log();
+  EXPECT_EQ(caller.hang_up(server_.port(), "104"), 200);
+  auto r = only_record();
+  const auto events = timeline(r);
+  ASSERT_GE(events.size(), 4u) << r.dump(2);
+  EXPECT_EQ(events[0], "queued announced");
+  EXPECT_EQ(events[1], "notice notice");
+  EXPECT_EQ(events[2], "message info");
+  EXPECT_EQ(events[3], "message more");
 }
 
 }  // namespace

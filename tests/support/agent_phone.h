@@ -154,7 +154,8 @@ class AgentPhone {
                                 auth_user.empty() ? user : auth_user, password));
   }
 
-  // Dials `number` (a feature code such as *11) as the registered user, answering the 407 with
+  // Dials `number` (a feature code such as *11, another extension) as the registered user,
+  // answering the 407 with
   // Proxy-Authorization (the user's password), and ACKs. Returns the final status (200 when
   // accepted; the call stays up until the server's BYE, which is answered whenever it comes; see
   // await_dialled_end), -1 when nothing came within 5 s.
@@ -188,6 +189,7 @@ class AgentPhone {
                                     call_id, cseq, "", ""));
       dial_rtp_->set_remote(body_of(last_response_));
       dialled_ = call_id;
+      dialled_to_tag_ = to.substr(to.find("tag=") + 4);
       return st;
     }
   }
@@ -260,6 +262,30 @@ class AgentPhone {
   int hold(const std::string& invite) { return reinvite(invite, "sendonly"); }
   int resume(const std::string& invite) { return reinvite(invite, "sendrecv"); }
 
+  // Sends a REFER in the dialog of an answered offer, asking that the caller be sent to
+  // `refer_to` (a URI, with ?Replaces=... for an attended transfer). Returns its final status
+  // (202 when accepted), -1 after 5 s.
+  int refer(const std::string& invite, const std::string& refer_to) {
+    Offer& o = offer(invite);
+    const int cseq = ++o.cseq;
+    const std::string extra = "Refer-To: <" + refer_to + ">\r\nReferred-By: <sip:" + user_ + "@" +
+                              realm_ + ">\r\n";
+    sip_.send_to(server_, in_dialog(o, "REFER", cseq, "", "", extra));
+    return final_response(header_of(invite, "Call-ID"), cseq, "REFER");
+  }
+  // The next NOTIFY (answered 200): the body of one reporting a REFER's outcome is a status line
+  // ("SIP/2.0 200 OK"). nullopt after `limit`.
+  std::optional<std::string> await_notify(Duration limit) {
+    auto notify = take([](const std::string& m) { return is_request(m, "NOTIFY"); }, limit);
+    if (notify) respond(*notify, 200, "OK");
+    return notify;
+  }
+  // The Replaces value naming the call placed by the last dial() (RFC 3891), escaped for a URI:
+  // call-id%3Bto-tag%3D...%3Bfrom-tag%3Ddial.
+  std::string dialled_replaces() const {
+    return dialled_ + "%3Bto-tag%3D" + dialled_to_tag_ + "%3Bfrom-tag%3Ddial";
+  }
+
  private:
   // A call the server placed to this phone, by Call-ID.
   struct Offer {
@@ -297,10 +323,10 @@ class AgentPhone {
   }
   // A request of ours in the dialog the server's INVITE started (From and To swapped).
   std::string in_dialog(const Offer& o, const std::string& method, int cseq, const std::string& sdp,
-                        const std::string& branch = "") {
+                        const std::string& branch = "", const std::string& extra = "") {
     return request(method, uri_of(header_of(o.invite, "Contact")),
                    header_of(o.invite, "To") + ";tag=" + o.tag, header_of(o.invite, "From"),
-                   header_of(o.invite, "Call-ID"), cseq, "", sdp, branch);
+                   header_of(o.invite, "Call-ID"), cseq, extra, sdp, branch);
   }
 
   int reinvite(const std::string& invite, const std::string& mode) {
@@ -399,6 +425,7 @@ class AgentPhone {
   int dialled_count_ = 0;
   int branches_ = 0;
   std::string dialled_;  // Call-ID of the last dial()
+  std::string dialled_to_tag_;  // the server's tag in it
   std::unique_ptr<RtpPeer> dial_rtp_;
   std::unique_ptr<RtpPeer> call_rtp_;
   std::string last_response_;
