@@ -620,7 +620,8 @@ class Parser {
     Fields f(
         node, path,
         {"id", "language", "time_zone", "trunks", "numbers", "prompts", "calendars",
-         "transfer_allow", "flows", "queues", "agents", "break_reasons", "feature_codes", "realm"},
+         "transfer_allow", "flows", "queues", "agents", "break_reasons", "feature_codes", "realm",
+         "digest_algorithms"},
         lines_);
     TenantConfig t;
     t.id = name(f.require("id"), f.path("id"));
@@ -686,6 +687,19 @@ class Parser {
     }
     t.realm = t.id;
     if (auto n = f.get("realm")) t.realm = realm(*n, f.path("realm"));
+    if (auto n = f.get("digest_algorithms")) {
+      const std::string p = f.path("digest_algorithms");
+      t.digest_algorithms.clear();
+      for_each_item(*n, p, "digest algorithms", [&](const YAML::Node& item, const std::string& ip) {
+        const std::string a = scalar(item, ip, "SHA-256 or MD5");
+        if (a != "SHA-256" && a != "MD5") fail(item, ip, "'" + a + "' is not SHA-256 or MD5");
+        if (std::count(t.digest_algorithms.begin(), t.digest_algorithms.end(), a)) {
+          fail(item, ip, "'" + a + "' given twice");
+        }
+        t.digest_algorithms.push_back(a);
+      });
+      if (t.digest_algorithms.empty()) fail(*n, p, "name at least one of SHA-256 and MD5");
+    }
     if (auto n = f.get("break_reasons")) {
       t.break_reasons = break_reasons(*n, f.path("break_reasons"));
     }

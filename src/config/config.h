@@ -202,6 +202,8 @@ struct TenantConfig {
   std::vector<std::string> break_reasons = {"break", "lunch", "meeting", "training"};
   FeatureCodes feature_codes;
   std::string realm;  // the SIP digest realm of the tenant's phones; unique across tenants
+  // Digest algorithms challenged, in order: "SHA-256", "MD5" (each at most once, not empty).
+  std::vector<std::string> digest_algorithms = {"SHA-256", "MD5"};
 
   const QueueSpec* find_queue(std::string_view queue_id) const;
   const AgentSpec* find_agent(std::string_view extension) const;

@@ -410,6 +410,11 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       sip::DigestConfig dc;
       dc.realm = t.realm.empty() ? t.id : t.realm;
       dc.secret = secret;
+      dc.algorithms.clear();
+      for (const std::string& a : t.digest_algorithms) {
+        dc.algorithms.push_back(a == "MD5" ? sip::DigestAlgorithm::kMd5
+                                           : sip::DigestAlgorithm::kSha256);
+      }
       auto auth = sip::DigestAuthenticator::create(dc);
       if (!auth) return Status::error("tenant '" + t.id + "': " + auth.message());
       rt->auth = std::make_unique<sip::DigestAuthenticator>(std::move(*auth));

@@ -5,6 +5,8 @@
 // (built with TLS), so it costs a link line, not a new runtime dependency.
 #include "sip/digest.h"
 
+#include <algorithm>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -423,8 +425,9 @@ std::string DigestAuthenticator::challenge(DigestAlgorithm algorithm, TimePoint 
 }
 
 std::vector<std::string> DigestAuthenticator::challenges(TimePoint now, bool stale) const {
-  return {challenge(DigestAlgorithm::kSha256, now, stale),
-          challenge(DigestAlgorithm::kMd5, now, stale)};
+  std::vector<std::string> out;
+  for (DigestAlgorithm a : config_.algorithms) out.push_back(challenge(a, now, stale));
+  return out;
 }
 
 DigestVerdict DigestAuthenticator::verify(const DigestCredentials& credentials,
@@ -459,7 +462,11 @@ DigestVerdict DigestAuthenticator::verify(const DigestCredentials& credentials,
   const std::string expected = digest_response(c, method, ha1);
   const bool match = constant_time_equal(expected, lowercase(c.response));
   // The realm is compared after hashing for the same reason; it is public anyway.
-  if (!usable || !match || c.realm != config_.realm) return DigestVerdict::kWrongCredentials;
+  const bool offered = std::find(config_.algorithms.begin(), config_.algorithms.end(),
+                                 c.algorithm) != config_.algorithms.end();
+  if (!usable || !match || !offered || c.realm != config_.realm) {
+    return DigestVerdict::kWrongCredentials;
+  }
   return check_nonce(c.nonce, now) == NonceState::kFresh ? DigestVerdict::kOk
                                                          : DigestVerdict::kStale;
 }

@@ -109,6 +109,9 @@ struct DigestConfig {
   // How far in the future a nonce's timestamp may be (several nodes sharing a secret whose clocks
   // differ a little). Later than that, the nonce is treated as not ours.
   Duration clock_skew = std::chrono::seconds(5);
+  // Offered in this order (RFC 8760: the preferred first); credentials in another are refused.
+  // Some older phones read only the first challenge and know only MD5: {kMd5} serves them.
+  std::vector<DigestAlgorithm> algorithms = {DigestAlgorithm::kSha256, DigestAlgorithm::kMd5};
 };
 
 inline constexpr size_t kMinSecretLength = 16;

@@ -447,6 +447,7 @@ TEST(ConfigAcd, EveryQueueAndAgentFieldLoads) {
   EXPECT_EQ(t.feature_codes.logout, "*12");  // the default
   EXPECT_EQ(t.feature_codes.pause, "*23");
   EXPECT_EQ(t.realm, "acme.example");
+  EXPECT_EQ(t.digest_algorithms, (std::vector<std::string>{"SHA-256", "MD5"})) << "the default";
   EXPECT_EQ(cfg->tenant_for_realm("acme.example"), &t);
 
   // The queue node: exit keys and a priority from a variable.
@@ -576,6 +577,12 @@ TEST(ConfigAcd, BadQueuesAndAgentsNameLineAndField) {
        "resume)"},
       {"realm: acme.example", "realm: 'acme\"x'",
        "49: tenants[0].realm: a realm may not hold quotes, backslashes or control characters"},
+      {"realm: acme.example", "realm: acme.example\n    digest_algorithms: [MD5, SHA-1]",
+       "50: tenants[0].digest_algorithms[1]: 'SHA-1' is not SHA-256 or MD5"},
+      {"realm: acme.example", "realm: acme.example\n    digest_algorithms: [MD5, MD5]",
+       "50: tenants[0].digest_algorithms[1]: 'MD5' given twice"},
+      {"realm: acme.example", "realm: acme.example\n    digest_algorithms: []",
+       "50: tenants[0].digest_algorithms: name at least one of SHA-256 and MD5"},
   };
   for (const BadCase& c : cases) {
     const std::string yaml = replace(kAcd, c.from, c.to);

@@ -200,6 +200,23 @@ TEST_F(DigestServer, RoundTripsForEachAlgorithmWithAndWithoutQop) {
   }
 }
 
+TEST_F(DigestServer, OnlyTheConfiguredAlgorithmsAreOfferedAndAccepted) {
+  auto md5_only = DigestAuthenticator::create(
+      {.realm = "demo", .secret = "0123456789abcdef-server-secret", .algorithms = {kMd5}});
+  ASSERT_TRUE(md5_only.is_ok()) << md5_only.message();
+  const auto values = md5_only->challenges(kT0);
+  ASSERT_EQ(values.size(), 1u) << "for phones that read only the first challenge";
+  EXPECT_NE(values[0].find("algorithm=MD5"), std::string::npos) << values[0];
+  for (DigestAlgorithm algorithm : {kMd5, kSha256}) {
+    Client client;
+    client.algorithm = algorithm;
+    const std::string nonce = nonce_of(md5_only->challenge(algorithm, kT0));
+    EXPECT_EQ(check(*md5_only, client, nonce, kT0 + 2s, password()),
+              algorithm == kMd5 ? DigestVerdict::kOk : DigestVerdict::kWrongCredentials)
+        << algorithm_name(algorithm) << " was not offered";
+  }
+}
+
 TEST_F(DigestServer, TheResponseCoversTheMethod) {
   const auto server = make();
   Client client;
