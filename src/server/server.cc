@@ -227,6 +227,7 @@ struct Call {
   const config::TenantConfig* tenant = nullptr;
   std::string caller, called, flow;
   std::string sip_call_id;  // of the caller's INVITE
+  std::string ivr_path;     // the menu choices before the queue, for the agent's phone
   // The router's task for the call: the call id, or a new one each time a transfer puts the
   // caller back in a queue (the agent's last task lives on in wrap-up).
   core::TaskId task;
@@ -1437,6 +1438,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       out.from_user = c->caller;
       out.sdp = sip::build_sdp(offer);
       out.headers = {{"X-Tamas-Queue", c->queue}};
+      if (!c->ivr_path.empty()) out.headers.emplace_back("X-Tamas-IVR", c->ivr_path);
       if (c->id == routing_now_) out.since = routing_since_;  // offered as it entered the queue
       const sip::LegId leg = stack_->invite(std::move(out));
       agent_legs_[leg] = AgentLeg{c->id, o.agent, session};
@@ -1929,6 +1931,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     c->queued = true;
     c->queue = q.queue;
     c->exit_keys = q.exit_keys;
+    if (!q.ivr_path.empty()) c->ivr_path = q.ivr_path;
     const config::QueueSpec* spec = c->tenant->find_queue(q.queue);
     if (spec != nullptr && !spec->music.empty()) {
       const config::PromptSource* src = c->tenant->prompt(spec->music, q.language);
@@ -1991,12 +1994,16 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       log::info("announced", {{"call", std::to_string(id.value)},
                               {"position", std::to_string(standing->position)},
                               {"expected_wait", format_duration(standing->expected_wait)}});
-      core::Prompt p;
-      p.kind = core::PromptSpec::Kind::kText;
-      p.text = announcement(spec->announce, standing->position, standing->expected_wait,
-                            c->language);
-      p.language = c->language;
-      announce(*c, {p});
+      std::vector<core::Prompt> sentences;
+      for (std::string& text : announcement(spec->announce, standing->position,
+                                            standing->expected_wait, c->language)) {
+        core::Prompt p;
+        p.kind = core::PromptSpec::Kind::kText;
+        p.text = std::move(text);
+        p.language = c->language;
+        sentences.push_back(std::move(p));
+      }
+      announce(*c, std::move(sentences));
     }
   }
 
@@ -2024,23 +2031,25 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     }
   }
 
-  static std::string announcement(const config::AnnounceSpec& a, uint32_t position,
-                                  Duration wait, core::Language lang) {
+  // The announcement's sentences, each synthesized (and cached) on its own: the wait sentence
+  // ("about two minutes") is shared by many callers, and each position's sentence is made once.
+  static std::vector<std::string> announcement(const config::AnnounceSpec& a, uint32_t position,
+                                               Duration wait, core::Language lang) {
     const std::string n = prompts::number_words(position, lang);
     const std::string d = prompts::duration_phrase(wait, lang);
-    std::string out;
+    std::vector<std::string> out;
     switch (lang) {
       case core::Language::kFa:
-        if (a.position) out += "شما نفر " + n + " در صف هستید. ";
-        if (a.wait_time) out += "زمان انتظار شما " + d + " است.";
+        if (a.position) out.push_back("شما نفر " + n + " در صف هستید.");
+        if (a.wait_time) out.push_back("زمان انتظار شما " + d + " است.");
         break;
       case core::Language::kAr:
-        if (a.position) out += "ترتيبك في قائمة الانتظار " + n + ". ";
-        if (a.wait_time) out += "مدة انتظارك المتوقعة " + d + ".";
+        if (a.position) out.push_back("ترتيبك في قائمة الانتظار " + n + ".");
+        if (a.wait_time) out.push_back("مدة انتظارك المتوقعة " + d + ".");
         break;
       case core::Language::kEn:
-        if (a.position) out += "You are number " + n + " in the queue. ";
-        if (a.wait_time) out += "Your expected wait is " + d + ".";
+        if (a.position) out.push_back("You are number " + n + " in the queue.");
+        if (a.wait_time) out.push_back("Your expected wait is " + d + ".");
         break;
     }
     return out;

@@ -117,7 +117,7 @@ TEST_F(QueueTest, UnansweredRingMovesOnToTheNextAgent) {
   EXPECT_FALSE(sara->await_invite(0ms).has_value()) << "1001 is not offered the call again";
 
   auto r = only_record();
-  EXPECT_EQ(r["result"], "queued");
+  EXPECT_EQ(r["result"], "answered");
   EXPECT_EQ(r["queue"], "linear");
   EXPECT_EQ(r["agent"], "1002");
   EXPECT_EQ(timeline(r), (std::vector<std::string>{
@@ -342,7 +342,7 @@ TEST_F(QueueTest, TenantsShareTheServerButNotTheirAgents) {
     EXPECT_EQ(records[0]["tenant"], tenant);
     EXPECT_EQ(records[0]["called"], tenant == "acme" ? "100" : "200");
     EXPECT_EQ(records[0]["agent"], "1001");
-    EXPECT_EQ(records[0]["result"], "queued");
+    EXPECT_EQ(records[0]["result"], "answered");
   }
 }
 
@@ -467,7 +467,7 @@ TEST_F(QueueTest, BlindTransferToAnotherAgent) {
   auto r = only_record();
   EXPECT_EQ(r["agent"], "1002");
   EXPECT_EQ(r["transfers"], 1);
-  EXPECT_EQ(r["result"], "queued");
+  EXPECT_EQ(r["result"], "answered");
   const auto events = timeline(r);
   const std::vector<std::string> chain = {"offered 1001", "connected 1001",
                                           "transferred 1001 to 1002", "connected 1002"};

@@ -316,6 +316,7 @@ TEST_F(ServeTest, QueuedCallerIsConnectedToALoggedInAgent) {
   ASSERT_TRUE(offer.has_value()) << server_.log();
   EXPECT_NE(test::header_of(*offer, "From").find("5551234"), std::string::npos) << *offer;
   EXPECT_EQ(test::header_of(*offer, "X-Tamas-Queue"), "support");
+  EXPECT_EQ(test::header_of(*offer, "X-Tamas-IVR"), "4") << "the menu choices before the queue";
   phone.answer(*offer);
   test::RtpPeer& phone_rtp = phone.rtp();
   // Talk: the caller sends one tone, the agent another, at the same time.
@@ -346,7 +347,7 @@ TEST_F(ServeTest, QueuedCallerIsConnectedToALoggedInAgent) {
   auto records = server_.wait_records(1);
   ASSERT_EQ(records.size(), 1u) << server_.log();
   const auto& r = records[0];
-  EXPECT_EQ(r["result"], "queued");
+  EXPECT_EQ(r["result"], "answered");
   EXPECT_EQ(r["queue"], "support");
   EXPECT_EQ(r["agent"], "1001");
   EXPECT_EQ(r["ivr_path"], "4");

@@ -58,8 +58,10 @@ std::string_view to_string(FlowResult r) {
       return "voicemail";
     case FlowResult::kTransferred:
       return "transferred";
-    case FlowResult::kQueued:
-      return "queued";
+    case FlowResult::kAnswered:
+      return "answered";
+    case FlowResult::kTimeout:
+      return "timeout";
     case FlowResult::kAbandonedInIvr:
       return "abandoned_in_ivr";
     case FlowResult::kAbandonedInQueue:
@@ -289,6 +291,7 @@ struct FlowEngine::CallState {
   bool hung_up = false;
   std::string path;
   std::optional<VoicemailInfo> voicemail;
+  bool left_queue = false;  // left a queue without an agent, not by the caller's choice
   std::optional<VoicemailInfo> voicemail_pending;  // while recording
   std::string transfer_target;
   std::string agent;
@@ -356,7 +359,8 @@ class FlowStep {
 
  private:
   FlowResult default_result() const {
-    return c_.voicemail ? FlowResult::kVoicemail : FlowResult::kCompleted;
+    if (c_.voicemail) return FlowResult::kVoicemail;
+    return c_.left_queue ? FlowResult::kTimeout : FlowResult::kCompleted;
   }
 
   // ---- Commands ----
@@ -725,6 +729,7 @@ class FlowStep {
     q.language = c_.language;
     q.variables = c_.vars;
     for (const auto& [key, target] : n.keys) q.exit_keys += key;
+    q.ivr_path = c_.path;
     out_.push_back(std::move(q));
     c_.phase = Phase::kQueued;
   }
@@ -827,7 +832,7 @@ class FlowStep {
   void on(const QueueConnected& ev) {
     if (c_.phase != Phase::kQueued) return;
     c_.agent = ev.agent;
-    finish(FlowResult::kQueued, "");
+    finish(FlowResult::kAnswered, "");
   }
 
   void on(const QueueExited& ev) {
@@ -837,6 +842,7 @@ class FlowStep {
     const std::string_view branch = ev.branch;
     const bool key_exit = branch.size() == kQueueKeyBranchPrefix.size() + 1 &&
                           branch.substr(0, kQueueKeyBranchPrefix.size()) == kQueueKeyBranchPrefix;
+    c_.left_queue = !key_exit;
     if (!ev.reason.empty()) {
       c_.reason = "left queue '" + n.queue + "': " + ev.reason;
     } else if (key_exit) {

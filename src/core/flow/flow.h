@@ -341,6 +341,7 @@ struct EnterQueue {
   // waits, the executor listens for them; on one, it takes the task out of the routing engine
   // first and then reports QueueExited{queue_key_branch(key)}. Other keys are dropped.
   std::string exit_keys;
+  std::string ivr_path;  // the menu choices so far ("1>3"), shown to the agent
 };
 struct Hangup {
   CallId call;
@@ -351,7 +352,8 @@ enum class FlowResult : uint8_t {
   kCompleted,         // the flow ended with a hangup node (or after a voicemail's `next`)
   kVoicemail,         // the caller left a voicemail
   kTransferred,       // handed to another destination
-  kQueued,            // an agent took the call from a queue
+  kAnswered,          // an agent took the call from a queue
+  kTimeout,           // the caller left a queue without an agent (max wait, no agents, escalation)
   kAbandonedInIvr,    // the caller hung up in the flow
   kAbandonedInQueue,  // the caller hung up while waiting in a queue
   kFailed,            // the flow could not go on (bad target, loop, transfer failed, ...)

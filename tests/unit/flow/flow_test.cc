@@ -695,12 +695,13 @@ TEST(FlowQueue, EntersQueueAndExitsToTheFlow) {
   EXPECT_EQ(q.queue, "sales");
   EXPECT_EQ(q.priority, 5);
   EXPECT_EQ(q.variables.at("caller"), "+4915112345");
+  EXPECT_EQ(q.ivr_path, "") << "no menu before this queue";
   h.digit('1');  // dropped while queued
   h.send(QueueExited{"", "no routing yet"});
   EXPECT_EQ(h.last_prompt(), "all_busy");
   h.play_done();
   Finished f = h.finished();
-  EXPECT_EQ(f.result, FlowResult::kCompleted);
+  EXPECT_EQ(f.result, FlowResult::kTimeout) << "left the queue without an agent";
   EXPECT_EQ(f.queue, "sales");
 }
 
@@ -728,7 +729,7 @@ TEST(FlowQueue, ExitBranchAndConnectAndAbandon) {
     Harness h(queue_flow());
     h.send(QueueConnected{"alice"});
     Finished f = h.finished();
-    EXPECT_EQ(f.result, FlowResult::kQueued);
+    EXPECT_EQ(f.result, FlowResult::kAnswered);
     EXPECT_EQ(f.agent, "alice");
   }
   {
