@@ -9,6 +9,7 @@ packages=(
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libsofia-sip-ua-dev libssl-dev libspandsp-dev libsndfile1-dev libsamplerate0-dev libsqlite3-dev
   espeak-ng sip-tester libhowardhinnant-date-dev python3
+  libboost-dev libsodium-dev
 )
 
 missing=()

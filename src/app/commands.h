@@ -11,6 +11,7 @@ namespace tamas::app {
 void register_sim(CLI::App& app, int& exit_code);
 void register_erlang(CLI::App& app, int& exit_code);
 void register_serve(CLI::App& app, int& exit_code);    // when built with the live server
-void register_records(CLI::App& app, int& exit_code);  // interactions, voicemails
+void register_records(CLI::App& app, int& exit_code);  // interactions, voicemails, agent-events
+void register_user(CLI::App& app, int& exit_code);     // when built with accounts (libsodium)
 
 }  // namespace tamas::app

@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
   tamas::app::register_serve(app, exit_code);
   tamas::app::register_records(app, exit_code);
 #endif
+#ifdef TAMAS_HAVE_ACCOUNTS
+  tamas::app::register_user(app, exit_code);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

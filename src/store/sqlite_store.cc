@@ -93,6 +93,28 @@ CREATE TABLE agent_events (
 );
 CREATE INDEX agent_events_tenant_at ON agent_events (tenant, at);
 )sql",
+    // 5: accounts of the web side and the audit log.
+    R"sql(
+CREATE TABLE users (
+  tenant TEXT NOT NULL,
+  username TEXT NOT NULL,
+  role TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  display_name TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (tenant, username)
+);
+CREATE TABLE audit_log (
+  at TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  source TEXT NOT NULL,
+  action TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_log_tenant_at ON audit_log (tenant, at);
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -147,8 +169,11 @@ Result<Db> open_db(const std::string& path, int flags) {
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(std::string path, Db writer, Db reader)
-      : path_(std::move(path)), writer_(std::move(writer)), reader_(std::move(reader)) {
+  SqliteStore(std::string path, Db writer, Db reader, Db accounts)
+      : path_(std::move(path)),
+        writer_(std::move(writer)),
+        accounts_(std::move(accounts)),
+        reader_(std::move(reader)) {
     thread_ = std::thread([this] { write_loop(); });
   }
 
@@ -164,6 +189,80 @@ class SqliteStore final : public Store {
   void save_interaction(InteractionRecord r) override { enqueue(std::move(r)); }
   void save_voicemail(VoicemailRecord v) override { enqueue(std::move(v)); }
   void save_agent_event(AgentEventRecord e) override { enqueue(std::move(e)); }
+  void save_audit(AuditRecord a) override { enqueue(std::move(a)); }
+
+  Result<std::vector<AuditRecord>> audit_log(const Query& q) override {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    auto st = prepare(reader_.get(),
+                      "SELECT at, tenant, actor, source, action, detail FROM audit_log WHERE (?1 IS "
+                      "NULL OR tenant = ?1) AND (?2 IS NULL OR at >= ?2) ORDER BY at, rowid LIMIT ?3");
+    if (!st) return st.status();
+    sqlite3_stmt* s = st->get();
+    if (q.tenant) bind(s, 1, *q.tenant);
+    if (q.since) bind(s, 2, format_time(*q.since));
+    sqlite3_bind_int64(s, 3, static_cast<int64_t>(q.limit));
+    std::vector<AuditRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      AuditRecord a;
+      if (auto t = parse_time(column(s, 0))) a.at = *t;
+      a.tenant = column(s, 1);
+      a.actor = column(s, 2);
+      a.source = column(s, 3);
+      a.action = column(s, 4);
+      a.detail = column(s, 5);
+      out.push_back(std::move(a));
+    }
+    if (rc != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(reader_.get()));
+    return out;
+  }
+
+  Status add_user(const UserRecord& u) override {
+    std::lock_guard<std::mutex> lock(accounts_mu_);
+    sqlite3* db = accounts_.get();
+    auto st = prepare(db, "INSERT INTO users VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    if (!st) return st.status();
+    sqlite3_stmt* s = st->get();
+    const std::string fields[] = {u.tenant,       u.username,       u.role,
+                                  u.password_hash, u.display_name, format_time(u.created_at)};
+    for (int i = 0; i < 6; ++i) bind(s, i + 1, fields[i]);
+    sqlite3_bind_int(s, 7, u.disabled ? 1 : 0);
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_CONSTRAINT) {
+      return Status::error("user '" + u.username + "' already exists" +
+                           (u.tenant.empty() ? std::string(" (server-wide)")
+                                             : " in tenant '" + u.tenant + "'"));
+    }
+    if (rc != SQLITE_DONE) {
+      return Status::error(path_ + ": saving user " + u.username + ": " + sqlite3_errmsg(db));
+    }
+    return Status::ok();
+  }
+
+  Result<std::optional<UserRecord>> find_user(const std::string& tenant,
+                                              const std::string& username) override {
+    std::lock_guard<std::mutex> lock(accounts_mu_);
+    sqlite3* db = accounts_.get();
+    auto st = prepare(db,
+                      "SELECT tenant, username, role, password_hash, display_name, created_at, "
+                      "disabled FROM users WHERE tenant = ?1 AND username = ?2");
+    if (!st) return st.status();
+    sqlite3_stmt* s = st->get();
+    bind(s, 1, tenant);
+    bind(s, 2, username);
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::optional<UserRecord>();
+    if (rc != SQLITE_ROW) return Status::error(path_ + ": " + sqlite3_errmsg(db));
+    UserRecord u;
+    u.tenant = column(s, 0);
+    u.username = column(s, 1);
+    u.role = column(s, 2);
+    u.password_hash = column(s, 3);
+    u.display_name = column(s, 4);
+    if (auto t = parse_time(column(s, 5))) u.created_at = *t;
+    u.disabled = sqlite3_column_int(s, 6) != 0;
+    return std::optional<UserRecord>(std::move(u));
+  }
 
   Status flush() override {
     std::unique_lock<std::mutex> lock(mu_);
@@ -306,7 +405,7 @@ class SqliteStore final : public Store {
   }
 
  private:
-  using Item = std::variant<InteractionRecord, VoicemailRecord, AgentEventRecord>;
+  using Item = std::variant<InteractionRecord, VoicemailRecord, AgentEventRecord, AuditRecord>;
 
   void enqueue(Item item) {
     {
@@ -447,9 +546,24 @@ class SqliteStore final : public Store {
     return Status::ok();
   }
 
+  Status insert(sqlite3* db, const AuditRecord& a) {
+    auto st = cached(insert_audit_, db, "INSERT INTO audit_log VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!st) return st.status();
+    sqlite3_stmt* s = *st;
+    const std::string fields[] = {format_time(a.at), a.tenant, a.actor, a.source, a.action, a.detail};
+    for (int i = 0; i < 6; ++i) bind(s, i + 1, fields[i]);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+      return Status::error(path_ + ": saving an audit entry: " + sqlite3_errmsg(db));
+    }
+    return Status::ok();
+  }
+
   const std::string path_;
   Db writer_;  // writer thread only, with its statements:
-  Stmt insert_interaction_, insert_variable_, insert_voicemail_, insert_event_, insert_agent_event_;
+  Stmt insert_interaction_, insert_variable_, insert_voicemail_, insert_event_, insert_agent_event_,
+      insert_audit_;
+  Db accounts_;  // under accounts_mu_: users, read and written at once
+  std::mutex accounts_mu_;
   Db reader_;  // under read_mu_
   std::mutex read_mu_;
   std::thread thread_;
@@ -497,7 +611,10 @@ Result<std::unique_ptr<Store>> open_sqlite(const std::string& path) {
   }
   auto reader = open_db(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
   if (!reader) return reader.status();
-  return std::unique_ptr<Store>(new SqliteStore(path, std::move(*writer), std::move(*reader)));
+  auto accounts = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
+  if (!accounts) return accounts.status();
+  return std::unique_ptr<Store>(
+      new SqliteStore(path, std::move(*writer), std::move(*reader), std::move(*accounts)));
 }
 
 std::string format_time(TimePoint t) {

@@ -1,4 +1,4 @@
-// Persistence of interaction records, voicemails and agents' status changes.
+// Persistence of interaction records, voicemails, agents' status changes, accounts and the audit log.
 //
 // One interface, `Store`; `open_sqlite` is the embedded implementation (WAL mode, versioned
 // migrations). PostgreSQL will be a second implementation behind the same interface.
@@ -83,6 +83,28 @@ struct AgentEventRecord {
   Duration previous{};                          // how long the previous status and state lasted
 };
 
+// A person who signs in to the web side: an admin of the whole server (tenant ""), or a manager,
+// supervisor, agent or analyst of one tenant. The password is kept only as an argon2id hash.
+struct UserRecord {
+  std::string tenant;
+  std::string username;
+  std::string role;  // admin, manager, supervisor, agent, analyst
+  std::string password_hash;
+  std::string display_name;
+  TimePoint created_at;
+  bool disabled = false;
+};
+
+// Who changed what, when, from where: configuration, accounts, other people's state.
+struct AuditRecord {
+  TimePoint at;
+  std::string tenant;
+  std::string actor;   // the username, or "cli" for the command line
+  std::string source;  // the remote address, or "local"
+  std::string action;  // e.g. "user.add"
+  std::string detail;
+};
+
 struct Query {
   std::optional<std::string> tenant;
   std::optional<TimePoint> since;  // started_at (interactions) / at (voicemails, agent events)
@@ -102,6 +124,14 @@ class Store {
   virtual Result<std::vector<InteractionRecord>> interactions(const Query& q) = 0;
   virtual Result<std::vector<VoicemailRecord>> voicemails(const Query& q) = 0;
   virtual Result<std::vector<AgentEventRecord>> agent_events(const Query& q) = 0;
+  virtual void save_audit(AuditRecord a) = 0;
+  virtual Result<std::vector<AuditRecord>> audit_log(const Query& q) = 0;
+
+  // Accounts, read and written at once (not queued). add_user fails, saying so, when the user
+  // exists in that tenant.
+  virtual Status add_user(const UserRecord& u) = 0;
+  virtual Result<std::optional<UserRecord>> find_user(const std::string& tenant,
+                                                      const std::string& username) = 0;
 };
 
 // Opens (creating it and its folder if needed) the SQLite database at `path` and brings its

@@ -4,11 +4,13 @@
 
 #include <gtest/gtest.h>
 #include <spawn.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -31,7 +33,9 @@ inline std::string slurp(const std::string& path) {
 }
 
 // Runs `tamas <subcommand> args...` with stdout and stderr captured in temporary files.
-inline Outcome run_tamas(const std::string& subcommand, const std::vector<std::string>& args) {
+// `input`, when given, is the command's standard input.
+inline Outcome run_tamas(const std::string& subcommand, const std::vector<std::string>& args,
+                         const std::optional<std::string>& input = std::nullopt) {
   std::string out_path = testing::TempDir() + "tamas_" + subcommand + "_out_XXXXXX";
   std::string err_path = testing::TempDir() + "tamas_" + subcommand + "_err_XXXXXX";
   const int out_fd = mkstemp(out_path.data());
@@ -49,6 +53,15 @@ inline Outcome run_tamas(const std::string& subcommand, const std::vector<std::s
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
   posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+  std::string in_path;
+  if (input) {
+    in_path = testing::TempDir() + "tamas_" + subcommand + "_in_XXXXXX";
+    const int in_fd = mkstemp(in_path.data());
+    EXPECT_GE(in_fd, 0);
+    EXPECT_EQ(write(in_fd, input->data(), input->size()), static_cast<ssize_t>(input->size()));
+    close(in_fd);
+    posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
+  }
   pid_t pid = 0;
   Outcome o;
   if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0) {
@@ -65,6 +78,7 @@ inline Outcome run_tamas(const std::string& subcommand, const std::vector<std::s
   o.err = slurp(err_path);
   std::remove(out_path.c_str());
   std::remove(err_path.c_str());
+  if (!in_path.empty()) std::remove(in_path.c_str());
   return o;
 }
 

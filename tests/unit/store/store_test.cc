@@ -166,6 +166,48 @@ TEST_F(StoreTest, AgentEventsRoundTripWithFilters) {
   EXPECT_EQ((*s)->agent_events(q)->size(), 1u);
 }
 
+TEST_F(StoreTest, UsersAreUniquePerTenantAndAuditIsKept) {
+  const TimePoint t0 = kEpoch + 24h * 20000;
+  auto s = open_sqlite(db_path());
+  ASSERT_TRUE(s.is_ok()) << s.message();
+  UserRecord u;
+  u.tenant = "acme";
+  u.username = "sara";
+  u.role = "agent";
+  u.password_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";
+  u.created_at = t0;
+  ASSERT_TRUE((*s)->add_user(u).is_ok());
+  Status again = (*s)->add_user(u);
+  EXPECT_FALSE(again.is_ok());
+  EXPECT_EQ(again.message(), "user 'sara' already exists in tenant 'acme'");
+  u.tenant = "other";
+  EXPECT_TRUE((*s)->add_user(u).is_ok()) << "the same name in another tenant is another person";
+
+  auto found = (*s)->find_user("acme", "sara");
+  ASSERT_TRUE(found.is_ok()) << found.message();
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->role, "agent");
+  EXPECT_EQ((*found)->password_hash, u.password_hash);
+  EXPECT_EQ((*found)->created_at, t0);
+  auto missing = (*s)->find_user("acme", "nobody");
+  ASSERT_TRUE(missing.is_ok());
+  EXPECT_FALSE(missing->has_value());
+  auto wrong_tenant = (*s)->find_user("beta", "sara");
+  ASSERT_TRUE(wrong_tenant.is_ok());
+  EXPECT_FALSE(wrong_tenant->has_value());
+
+  (*s)->save_audit({t0, "acme", "cli", "local", "user.add", "sara (agent)"});
+  (*s)->save_audit({t0 + 1s, "other", "cli", "local", "user.add", "sara (agent)"});
+  ASSERT_TRUE((*s)->flush().is_ok());
+  Query q;
+  q.tenant = "acme";
+  auto audit = (*s)->audit_log(q);
+  ASSERT_TRUE(audit.is_ok()) << audit.message();
+  ASSERT_EQ(audit->size(), 1u);
+  EXPECT_EQ((*audit)[0].action, "user.add");
+  EXPECT_EQ((*audit)[0].actor, "cli");
+}
+
 TEST_F(StoreTest, NotADatabaseIsAClearError) {
   std::filesystem::create_directories(dir_);
   const std::string path = (dir_ / "junk.db").string();
