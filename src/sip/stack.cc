@@ -242,7 +242,10 @@ class SofiaStack final : public Stack {
                       NUTAG_URL(url.c_str()), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0),
                       NUTAG_AUTOACK(1), NUTAG_AUTOALERT(0), NUTAG_APPL_METHOD("INFO"),
                       NUTAG_APPL_METHOD("REGISTER"),
-                      NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER, REFER, NOTIFY"),
+                      // Added to sofia's default Allow, which already has REFER and NOTIFY
+                      // (naming them here too made nua_create crash in msg_params_join under
+                      // ASan with sofia-sip 1.12.11).
+                      NUTAG_ALLOW("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER"),
                       SIPTAG_USER_AGENT_STR(config_.user_agent.c_str()), TAG_END());
     if (nua_ == nullptr) {
       su_root_destroy(root_);
