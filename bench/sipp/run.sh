@@ -155,6 +155,12 @@ free_udp_port() {  # first port >= $1 (step $2) with it and the next 3 unbound
     p=$((p + step))
   done
 }
+free_tcp_port() {  # a TCP port nothing listens on, from 18080 up (the server's HTTP API)
+  local p=18080 bound
+  bound=$(ss -Hltn 2>/dev/null | awk '{n=split($4,a,":"); print a[n]}' | sort -un)
+  while grep -qx "$p" <<<"$bound"; do p=$((p + 1)); done
+  echo "$p"
+}
 free_udp_range() {  # a range of $1 ports below the ephemeral range with nothing bound in it
   local size=$1 base bound
   bound=$(bound_udp)
@@ -187,7 +193,8 @@ start_server() {  # $1 = label, $2 = configuration (bench.yaml), $3 = RTP ports 
     env=(env LD_PRELOAD="$WORK/nprocs.so")
   fi
   "${env[@]}" "$TAMAS" serve --config "$config" --data-dir "$WORK/data" \
-    --sip-listen "$SIP_ADDR" --rtp-ports "$rtp" --drain-timeout 2s 2>"$LOG" &
+    --sip-listen "$SIP_ADDR" --rtp-ports "$rtp" --http-listen "127.0.0.1:$(free_tcp_port)" \
+    --drain-timeout 2s 2>"$LOG" &
   SERVER=$!
   local i
   for ((i = 0; i < 600; i++)); do

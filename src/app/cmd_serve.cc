@@ -8,6 +8,12 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "server/server.h"
+#ifdef TAMAS_HAVE_API
+#include "api/http.h"
+#include "app/api_routes.h"
+#include "auth/session.h"
+#include "store/store.h"
+#endif
 
 namespace tamas::app {
 namespace {
@@ -29,11 +35,38 @@ int run_serve(const ServerOptions& opt) {
     std::cerr << "tamas serve: " << cfg.message() << "\n";
     return 2;
   }
+  const config::HttpConfig http = cfg->http;
+  const std::string db_path = cfg->data_dir + "/tamas.db";
   auto server = server::Server::start(std::make_shared<const config::ServerConfig>(std::move(*cfg)));
   if (!server) {
     std::cerr << "tamas serve: " << server.message() << "\n";
     return 1;
   }
+#ifdef TAMAS_HAVE_API
+  // The web side: its own connection to the database (accounts, audit), sessions in memory.
+  auto api_store = store::open_sqlite(db_path);
+  if (!api_store) {
+    std::cerr << "tamas serve: " << api_store.message() << "\n";
+    return 1;
+  }
+  auth::Sessions sessions;
+  const ApiContext ctx{server->get(), api_store->get(), &sessions};
+  api::HttpConfig hc;
+  hc.address = http.address;
+  hc.port = http.port;
+  hc.threads = 2;
+  auto http_server = api::HttpServer::start(hc, build_api_routes(ctx),
+                                            [ctx](api::Request& req) { authenticate(ctx, req); });
+  if (!http_server) {
+    std::cerr << "tamas serve: HTTP on " << http.address << ":" << http.port << ": "
+              << http_server.message() << "\n";
+    return 1;
+  }
+  log::info("http", {{"listen", http.address + ":" + std::to_string((*http_server)->port())}});
+#else
+  (void)http;
+  (void)db_path;
+#endif
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
@@ -51,6 +84,9 @@ int run_serve(const ServerOptions& opt) {
     log::info("draining: no new calls; waiting for calls in progress",
               {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
                {"limit", format_duration(opt.drain_timeout)}});
+#ifdef TAMAS_HAVE_API
+    http_server->reset();  // no request may reach the server while it stops
+#endif
     (*server)->drain(opt.drain_timeout);
     if (const server::ServerStats st = (*server)->stats(); st.routed > 0) {
       log::info("routing latency", {{"n", std::to_string(st.routed)},

@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <map>
 #include <random>
@@ -213,12 +214,16 @@ struct Reload {
 };
 struct Drain {};
 struct HangupAll {};
+struct SnapshotRequest {
+  std::string tenant;
+  std::shared_ptr<std::promise<Result<TenantView>>> reply;
+};
 struct Stop {};
 
 using CoreEvent = std::variant<SipIncoming, SipRegister, SipReinvite, SipRefer, SipEnded, SipDigit, MediaDigit,
                                MediaPlayDone,
                                MediaRecordDone, MediaTimeout, PlayReady, OutProgress, OutAnswered,
-                               OutFailed, Reload, Drain, HangupAll, Stop>;
+                               OutFailed, Reload, Drain, HangupAll, SnapshotRequest, Stop>;
 
 struct Call {
   CallId id;
@@ -524,6 +529,16 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       lock.lock();
       idle_cv_.wait_for(lock, 10s, [&] { return active_.load() == 0; });
     }
+  }
+
+  Result<TenantView> snapshot(const std::string& tenant, Duration limit) override {
+    auto reply = std::make_shared<std::promise<Result<TenantView>>>();
+    auto answer = reply->get_future();
+    post(SnapshotRequest{tenant, reply});
+    if (answer.wait_for(limit) != std::future_status::ready) {
+      return Status::error("the server did not answer within " + format_duration(limit));
+    }
+    return answer.get();
   }
 
   ServerStats stats() const override {
@@ -1329,6 +1344,45 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     notify_if_idle();
   }
   void on(HangupAll&) { hangup_all(); }
+
+  void on(SnapshotRequest& ev) {
+    auto it = tenants_.find(ev.tenant);
+    if (it == tenants_.end()) {
+      ev.reply->set_value(Status::error("no tenant '" + ev.tenant + "'"));
+      return;
+    }
+    const TenantRuntime& rt = *it->second;
+    const TimePoint now = wall_now();
+    TenantView v;
+    v.tenant = rt.id;
+    for (const auto& [name, qid] : rt.queues) {
+      const core::QueueSnapshot q = rt.router->queue_snapshot(qid, now);
+      QueueView qv;
+      qv.id = name;
+      qv.waiting = q.waiting;
+      qv.longest_wait_seconds = to_seconds(q.longest_wait);
+      qv.agents_logged_in = q.agents_logged_in;
+      qv.agents_available = q.agents_available;
+      qv.agents_idle = q.agents_idle;
+      qv.offered = q.totals.offered;
+      qv.answered = q.totals.answered;
+      qv.abandoned = q.totals.abandoned;
+      qv.service_level = q.totals.service_level();
+      qv.asa_seconds = q.totals.asa_seconds();
+      v.queues.push_back(std::move(qv));
+    }
+    for (const auto& [ext, aid] : rt.agents) {
+      const core::AgentSnapshot a = rt.router->agent_snapshot(aid, now);
+      // An agent who has not changed since the server started: in that state since the start.
+      v.agents.push_back({ext, std::string(core::to_string(a.status)),
+                          std::string(core::to_string(a.state)), std::string(a.reason),
+                          to_seconds(std::min(a.in_state, now - started_))});
+    }
+    for (const auto& [id, c] : calls_) {
+      if (c.tenant->id == rt.id && !c.internal) v.calls++;
+    }
+    ev.reply->set_value(std::move(v));
+  }
 
   void hangup_all() {
     std::vector<CallId> ids;
@@ -2279,6 +2333,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   uint64_t next_announce_ = 1;
   uint64_t next_call_ = 1;
   bool draining_ = false;
+  const TimePoint started_ = wall_now();
   // The call entering a queue right now (0 = none) and since when: its offers are timed.
   CallId routing_now_{};
   std::chrono::steady_clock::time_point routing_since_;

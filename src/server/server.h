@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "common/time.h"
@@ -28,6 +29,30 @@ struct ServerStats {
   int64_t routing_p50_us = 0, routing_p99_us = 0, routing_max_us = 0;
 };
 
+// What a wallboard shows of one tenant at one moment (from its router, on the core thread).
+struct QueueView {
+  std::string id;
+  uint32_t waiting = 0;
+  double longest_wait_seconds = 0;
+  uint32_t agents_logged_in = 0, agents_available = 0, agents_idle = 0;
+  uint64_t offered = 0, answered = 0, abandoned = 0;  // since the server started
+  double service_level = 1;  // answered within the threshold / offered
+  double asa_seconds = 0;    // average wait of answered calls
+};
+struct AgentView {
+  std::string extension;
+  std::string status;  // logged-out, available, break
+  std::string state;   // idle, reserved, on-contact, wrap-up
+  std::string reason;  // the break reason
+  double seconds_in_state = 0;
+};
+struct TenantView {
+  std::string tenant;
+  std::vector<QueueView> queues;
+  std::vector<AgentView> agents;
+  uint64_t calls = 0;  // the tenant's calls in progress
+};
+
 class Server {
  public:
   // Opens the store, loads every prompt into memory, binds SIP and RTP and starts the threads.
@@ -44,6 +69,9 @@ class Server {
   // then hangs up the rest. Returns when no call is left.
   virtual void drain(Duration limit) = 0;
   virtual ServerStats stats() const = 0;
+  // The tenant's queues and agents now, asked of the core thread; fails for an unknown tenant or
+  // when the core does not answer within `limit`.
+  virtual Result<TenantView> snapshot(const std::string& tenant, Duration limit) = 0;
 };
 
 }  // namespace tamas::server

@@ -131,7 +131,8 @@ class ServeProcess {
         data_dir_(std::filesystem::temp_directory_path() /
                   ("tamas-serve-" + std::to_string(::getpid()) + "-" + std::to_string(++counter_))),
         log_(data_dir_ / "serve.log"),
-        port_(free_port()) {
+        port_(free_port()),
+        http_port_(free_port()) {
     std::filesystem::remove_all(data_dir_);
     std::filesystem::create_directories(data_dir_);
     const int rtp = free_rtp_range(::getpid() * 7 + counter_, kRtpPorts);
@@ -140,6 +141,7 @@ class ServeProcess {
                                  data_dir_.string(), "--sip-listen",
                                  "127.0.0.1:" + std::to_string(port_), "--rtp-ports",
                                  std::to_string(rtp) + "-" + std::to_string(rtp + kRtpPorts - 1),
+                                 "--http-listen", "127.0.0.1:" + std::to_string(http_port_),
                                  "--drain-timeout", "5s"},
         log_.string());
   }
@@ -171,6 +173,9 @@ class ServeProcess {
   }
   void signal(int sig) { child_->signal(sig); }
   uint16_t port() const { return port_; }
+  uint16_t http_port() const { return http_port_; }
+  const std::filesystem::path& data_dir() const { return data_dir_; }
+  const std::string& config() const { return config_; }
   std::string log() const {
     std::ifstream in(log_);
     return std::string(std::istreambuf_iterator<char>(in), {});
@@ -229,6 +234,7 @@ class ServeProcess {
   std::string config_;
   std::filesystem::path data_dir_, log_;
   uint16_t port_ = 0;
+  uint16_t http_port_ = 0;  // the web side (API), on its own free port
   std::unique_ptr<Child> child_;
 };
 

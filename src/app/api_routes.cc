@@ -1,0 +1,255 @@
+#include "app/api_routes.h"
+
+#include <nlohmann/json.hpp>
+
+#include "api/http.h"
+#include "auth/session.h"
+#include "server/server.h"
+#include "store/store.h"
+
+namespace tamas::app {
+namespace {
+
+using api::Request;
+using api::Response;
+using api::Role;
+using json = nlohmann::json;
+
+constexpr const char* kCookie = "tamas_session";
+
+TimePoint now() { return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now()); }
+
+Response json_ok(const json& body, int status = 200) {
+  Response r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+// The value of cookie `name` in a Cookie header ("a=1; tamas_session=xyz").
+std::string cookie(const Request& req, const std::string& name) {
+  auto it = req.headers.find("cookie");
+  if (it == req.headers.end()) return "";
+  const std::string& h = it->second;
+  size_t pos = 0;
+  while (pos < h.size()) {
+    size_t end = h.find(';', pos);
+    if (end == std::string::npos) end = h.size();
+    std::string part = h.substr(pos, end - pos);
+    while (!part.empty() && part.front() == ' ') part.erase(part.begin());
+    if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
+    pos = end + 1;
+  }
+  return "";
+}
+
+std::string header(const Request& req, const std::string& name) {
+  auto it = req.headers.find(name);
+  return it == req.headers.end() ? "" : it->second;
+}
+
+Response login(const ApiContext& ctx, const Request& req) {
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) return api::json_error(400, "the body must be a JSON object");
+  for (const char* field : {"username", "password"}) {
+    if (!body.contains(field) || !body[field].is_string() || body[field].get<std::string>().empty()) {
+      return api::json_error(400, std::string("expected a non-empty string"), field);
+    }
+  }
+  if (body.contains("tenant") && !body["tenant"].is_string()) {
+    return api::json_error(400, "expected a string (empty for an admin)", "tenant");
+  }
+  const std::string tenant = body.value("tenant", "");
+  const std::string username = body["username"];
+  auth::LoginError why{};
+  auto s = ctx.sessions->login(*ctx.store, tenant, username, body["password"].get<std::string>(),
+                               req.remote_address, now(), &why);
+  ctx.store->save_audit({now(), tenant, username, req.remote_address,
+                         s ? "auth.login" : "auth.login-refused", s ? "" : s.message()});
+  if (!s) {
+    switch (why) {
+      case auth::LoginError::kLockedOut: return api::json_error(429, s.message());
+      case auth::LoginError::kStoreError: return api::json_error(500, "internal error");
+      default: return api::json_error(401, s.message());
+    }
+  }
+  Response r = json_ok({{"token", s->token},
+                        {"csrf", s->csrf},
+                        {"tenant", s->who.tenant},
+                        {"username", s->who.username},
+                        {"role", s->who.role}});
+  r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=" + s->token +
+                                           "; Path=/; HttpOnly; SameSite=Strict");
+  return r;
+}
+
+json principal_json(const api::Principal& p) {
+  return {{"tenant", p.tenant}, {"username", p.username}, {"role", std::string(to_string(p.role))}};
+}
+
+Response live(const ApiContext& ctx, const Request& req) {
+  auto v = ctx.server->snapshot(req.params.at("tenant"), std::chrono::seconds(2));
+  if (!v) return api::json_error(503, "the live view is not available now");
+  json queues = json::array();
+  for (const server::QueueView& q : v->queues) {
+    queues.push_back({{"id", q.id},
+                      {"waiting", q.waiting},
+                      {"longest_wait_seconds", q.longest_wait_seconds},
+                      {"agents_logged_in", q.agents_logged_in},
+                      {"agents_available", q.agents_available},
+                      {"agents_idle", q.agents_idle},
+                      {"offered", q.offered},
+                      {"answered", q.answered},
+                      {"abandoned", q.abandoned},
+                      {"service_level", q.service_level},
+                      {"asa_seconds", q.asa_seconds}});
+  }
+  json agents = json::array();
+  for (const server::AgentView& a : v->agents) {
+    agents.push_back({{"extension", a.extension},
+                      {"status", a.status},
+                      {"state", a.state},
+                      {"reason", a.reason},
+                      {"seconds_in_state", a.seconds_in_state}});
+  }
+  return json_ok({{"tenant", v->tenant}, {"calls", v->calls}, {"queues", queues}, {"agents", agents}});
+}
+
+// Interaction records, newest last, filtered by since / queue / agent / caller / result, paged
+// with limit (1..1000, default 100) and offset.
+Response interactions(const ApiContext& ctx, const Request& req) {
+  store::Query q;
+  q.tenant = req.params.at("tenant");
+  auto get = [&](const char* name) {
+    auto it = req.query.find(name);
+    return it == req.query.end() ? std::string() : it->second;
+  };
+  if (std::string since = get("since"); !since.empty()) {
+    auto t = store::parse_time(since);
+    if (!t) return api::json_error(400, "expected an ISO 8601 UTC time", "since");
+    q.since = *t;
+  }
+  auto number = [&](const char* name, long dflt, long lo, long hi) -> std::optional<long> {
+    const std::string text = get(name);
+    if (text.empty()) return dflt;
+    char* end = nullptr;
+    const long v = std::strtol(text.c_str(), &end, 10);
+    if (end == text.c_str() || *end != '\0' || v < lo || v > hi) return std::nullopt;
+    return v;
+  };
+  const auto limit = number("limit", 100, 1, 1000);
+  if (!limit) return api::json_error(400, "expected an integer from 1 to 1000", "limit");
+  const auto offset = number("offset", 0, 0, 1'000'000);
+  if (!offset) return api::json_error(400, "expected an integer from 0 to 1000000", "offset");
+  auto rows = ctx.store->interactions(q);
+  if (!rows) return api::json_error(500, "internal error");
+  json out = json::array();
+  long skipped = 0;
+  for (const store::InteractionRecord& r : *rows) {
+    if ((!get("queue").empty() && r.queue != get("queue")) ||
+        (!get("agent").empty() && r.agent != get("agent")) ||
+        (!get("caller").empty() && r.caller != get("caller")) ||
+        (!get("result").empty() && r.result != get("result"))) {
+      continue;
+    }
+    if (skipped++ < *offset) continue;
+    if (static_cast<long>(out.size()) >= *limit) break;
+    out.push_back({{"id", r.id},
+                   {"caller", r.caller},
+                   {"called", r.called},
+                   {"started_at", store::format_time(r.started_at)},
+                   {"ended_at", store::format_time(r.ended_at)},
+                   {"ivr_path", r.ivr_path},
+                   {"queue", r.queue},
+                   {"agent", r.agent},
+                   {"result", r.result},
+                   {"wait_seconds", to_seconds(r.wait)},
+                   {"talk_seconds", to_seconds(r.talk)},
+                   {"transfers", r.transfers}});
+  }
+  return json_ok({{"interactions", out}, {"offset", *offset}, {"limit", *limit}});
+}
+
+Response metrics(const ApiContext& ctx) {
+  const server::ServerStats s = ctx.server->stats();
+  Response r;
+  r.content_type = "text/plain; version=0.0.4";
+  r.body = "# TYPE tamas_calls_total counter\ntamas_calls_total " + std::to_string(s.calls) +
+           "\n# TYPE tamas_calls_active gauge\ntamas_calls_active " + std::to_string(s.active) +
+           "\n# TYPE tamas_calls_rejected_total counter\ntamas_calls_rejected_total " +
+           std::to_string(s.rejected) +
+           "\n# TYPE tamas_routing_latency_p99_microseconds gauge\n"
+           "tamas_routing_latency_p99_microseconds " +
+           std::to_string(s.routing_p99_us) + "\n";
+  return r;
+}
+
+}  // namespace
+
+std::shared_ptr<const api::Router> build_api_routes(const ApiContext& ctx) {
+  auto router = std::make_shared<api::Router>();
+  const std::vector<Role> everyone(std::begin(api::kAllRoles), std::end(api::kAllRoles));
+  const std::vector<Role> watchers = {Role::kAdmin, Role::kManager, Role::kSupervisor};
+  const std::vector<Role> readers = {Role::kAdmin, Role::kManager, Role::kSupervisor,
+                                     Role::kAnalyst};
+  auto add = [&](api::Route r) {
+    if (Status s = router->add(std::move(r)); !s) throw std::logic_error(s.message());
+  };
+  add({"POST", "/api/v1/auth/login", api::Scope::kPublic, {},
+       [ctx](const Request& req) { return login(ctx, req); },
+       "Sign in: {tenant, username, password} -> a session cookie and {token, csrf}"});
+  add({"POST", "/api/v1/auth/logout", api::Scope::kServer, everyone,
+       [ctx](const Request& req) {
+         std::string token = cookie(req, kCookie);
+         const std::string bearer = header(req, "authorization");
+         if (bearer.rfind("Bearer ", 0) == 0) token = bearer.substr(7);
+         ctx.sessions->logout(token);
+         Response r = json_ok({{"signed_out", true}});
+         r.headers.emplace_back("Set-Cookie", std::string(kCookie) +
+                                                  "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+         return r;
+       },
+       "Sign out: the session ends"});
+  add({"GET", "/api/v1/me", api::Scope::kServer, everyone,
+       [](const Request& req) { return json_ok(principal_json(*req.principal)); },
+       "Who is signed in"});
+  add({"GET", "/api/v1/tenants/{tenant}/live", api::Scope::kTenant, watchers,
+       [ctx](const Request& req) { return live(ctx, req); },
+       "The tenant's queues and agents now"});
+  add({"GET", "/api/v1/tenants/{tenant}/interactions", api::Scope::kTenant, readers,
+       [ctx](const Request& req) { return interactions(ctx, req); },
+       "Interaction records: since, queue, agent, caller, result, limit, offset"});
+  add({"GET", "/metrics", api::Scope::kServer, {Role::kAdmin},
+       [ctx](const Request&) { return metrics(ctx); }, "Prometheus metrics of the server"});
+  std::weak_ptr<api::Router> weak = router;
+  add({"GET", "/api/v1/openapi.json", api::Scope::kPublic, {},
+       [weak](const Request&) {
+         auto r = weak.lock();
+         return r ? json_ok(r->openapi()) : api::json_error(503, "shutting down");
+       },
+       "This document"});
+  return router;
+}
+
+void authenticate(const ApiContext& ctx, api::Request& req) {
+  std::string token;
+  bool from_cookie = false;
+  const std::string bearer = header(req, "authorization");
+  if (bearer.rfind("Bearer ", 0) == 0) {
+    token = bearer.substr(7);
+  } else {
+    token = cookie(req, kCookie);
+    from_cookie = true;
+  }
+  if (token.empty()) return;
+  auto s = ctx.sessions->find(token, now());
+  if (!s) return;
+  // A cookie comes with every request the browser makes, even one another site caused: a change
+  // must also carry the session's CSRF token, which only our page can read.
+  if (from_cookie && req.method != "GET" && header(req, "x-csrf-token") != s->csrf) return;
+  auto role = api::role_from(s->who.role);
+  if (!role) return;
+  req.principal = api::Principal{s->who.tenant, s->who.username, *role};
+}
+
+}  // namespace tamas::app

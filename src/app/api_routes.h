@@ -1,0 +1,38 @@
+// The REST API's first routes (/api/v1) over the live server: sign-in, who am I, the live view of
+// a tenant, its interaction records, and metrics. The route table (api::Router) enforces roles
+// and tenants before any handler runs; this file only declares and answers.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace tamas::api {
+class Router;
+struct Request;
+}  // namespace tamas::api
+namespace tamas::auth {
+class Sessions;
+}
+namespace tamas::server {
+class Server;
+}
+namespace tamas::store {
+class Store;
+}
+
+namespace tamas::app {
+
+struct ApiContext {
+  server::Server* server = nullptr;
+  store::Store* store = nullptr;
+  auth::Sessions* sessions = nullptr;
+};
+
+// Every route of /api/v1 (and /metrics); fails only on a programming error in the table.
+std::shared_ptr<const api::Router> build_api_routes(const ApiContext& ctx);
+
+// Sets req.principal from the session cookie (`tamas_session`, with X-CSRF-Token required on
+// anything but GET) or an `Authorization: Bearer` token; leaves it empty otherwise.
+void authenticate(const ApiContext& ctx, api::Request& req);
+
+}  // namespace tamas::app

@@ -1,0 +1,223 @@
+// The web side's API on the real `tamas serve` (tests/data/serve/queues.yaml: tenants acme and
+// beta): accounts made with `tamas user add`, sign-in, every route walked with every role and with
+// a user of the other tenant, cookies with CSRF, the live view following an agent's phone, and the
+// interaction records with their filters.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+#include <nlohmann/json.hpp>
+
+#include "support/agent_phone.h"
+#include "support/caller.h"
+#include "support/http_client.h"
+#include "support/run_tamas.h"
+#include "support/serve_process.h"
+
+namespace tamas {
+namespace {
+
+using namespace std::chrono_literals;
+using test::http_request;
+using test::HttpResponse;
+
+const std::string kConfig = std::string(TAMAS_SOURCE_DIR) + "/tests/data/serve/queues.yaml";
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists("/usr/bin/espeak-ng")) GTEST_SKIP() << "espeak-ng is missing";
+    ASSERT_TRUE(server_.ready()) << server_.log();
+  }
+
+  void add_user(const std::string& tenant, const std::string& username, const std::string& role) {
+    std::vector<std::string> args = {"add",        "--config",   kConfig,  "--data-dir",
+                                     server_.data_dir().string(), "--username", username,
+                                     "--role",     role};
+    if (!tenant.empty()) {
+      args.push_back("--tenant");
+      args.push_back(tenant);
+    }
+    auto o = test::run_tamas("user", args, username + "-password\n");
+    ASSERT_EQ(o.status, 0) << o.err;
+  }
+
+  HttpResponse login(const std::string& tenant, const std::string& username,
+                     const std::string& password) {
+    const nlohmann::json body = {{"tenant", tenant}, {"username", username}, {"password", password}};
+    return http_request(server_.http_port(), "POST", "/api/v1/auth/login", body.dump());
+  }
+
+  // The Bearer token of a fresh sign-in.
+  std::string token(const std::string& tenant, const std::string& username) {
+    HttpResponse r = login(tenant, username, username + "-password");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return nlohmann::json::parse(r.body, nullptr, false).value("token", "");
+  }
+
+  HttpResponse get(const std::string& target, const std::string& bearer) {
+    std::map<std::string, std::string> h;
+    if (!bearer.empty()) h["Authorization"] = "Bearer " + bearer;
+    return http_request(server_.http_port(), "GET", target, "", h);
+  }
+
+  test::ServeProcess server_{kConfig};
+};
+
+// Every route, every role of acme, beta's supervisor, a server admin and nobody: the status each
+// gets is what the route declares (the table below restates the declarations).
+TEST_F(ApiTest, EveryRouteWithEveryRoleAndTheOtherTenant) {
+  add_user("", "root", "admin");
+  for (const char* role : {"manager", "supervisor", "agent", "analyst"}) {
+    add_user("acme", std::string("acme-") + role, role);
+  }
+  add_user("beta", "beta-supervisor", "supervisor");
+
+  struct Caller {
+    std::string name, tenant, role;
+  };
+  const std::vector<Caller> callers = {
+      {"", "", ""},  // anonymous
+      {"root", "", "admin"},
+      {"acme-manager", "acme", "manager"},
+      {"acme-supervisor", "acme", "supervisor"},
+      {"acme-agent", "acme", "agent"},
+      {"acme-analyst", "acme", "analyst"},
+      {"beta-supervisor", "beta", "supervisor"},
+  };
+  struct RouteCase {
+    std::string target;
+    bool tenant_scoped;
+    std::set<std::string> roles;  // empty: public
+  };
+  const std::set<std::string> all = {"admin", "manager", "supervisor", "agent", "analyst"};
+  const std::vector<RouteCase> routes = {
+      {"/api/v1/openapi.json", false, {}},
+      {"/api/v1/me", false, all},
+      {"/metrics", false, {"admin"}},
+      {"/api/v1/tenants/acme/live", true, {"admin", "manager", "supervisor"}},
+      {"/api/v1/tenants/acme/interactions", true, {"admin", "manager", "supervisor", "analyst"}},
+  };
+  for (const Caller& c : callers) {
+    const std::string bearer = c.name.empty() ? "" : token(c.tenant, c.name);
+    for (const RouteCase& r : routes) {
+      int want = 200;
+      if (!r.roles.empty()) {
+        if (c.name.empty()) {
+          want = 401;
+        } else if (r.tenant_scoped && c.role != "admin" && c.tenant != "acme") {
+          want = 404;  // another tenant's data does not exist for this user
+        } else if (!r.roles.count(c.role)) {
+          want = 403;
+        }
+      }
+      HttpResponse got = get(r.target, bearer);
+      EXPECT_EQ(got.status, want) << (c.name.empty() ? "anonymous" : c.name) << " GET "
+                                  << r.target << ": " << got.body;
+      if (got.status == 200 && r.target.find("/live") != std::string::npos) {
+        EXPECT_EQ(nlohmann::json::parse(got.body)["tenant"], "acme");
+      }
+    }
+  }
+  // The OpenAPI document lists every route.
+  auto doc = nlohmann::json::parse(get("/api/v1/openapi.json", "").body);
+  for (const RouteCase& r : routes) {
+    std::string path = r.target;
+    if (auto at = path.find("/tenants/acme"); at != std::string::npos) {
+      path.replace(at, 13, "/tenants/{tenant}");
+    }
+    EXPECT_TRUE(doc["paths"].contains(path)) << path;
+  }
+  EXPECT_TRUE(doc["paths"].contains("/api/v1/auth/login"));
+}
+
+TEST_F(ApiTest, SignInCookiesCsrfAndSignOut) {
+  add_user("acme", "sara", "supervisor");
+  HttpResponse wrong = login("acme", "sara", "not-her-password");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(nlohmann::json::parse(wrong.body)["error"], "wrong tenant, username or password");
+  HttpResponse other_tenant = login("beta", "sara", "sara-password");
+  EXPECT_EQ(other_tenant.status, 401) << "sara is acme's";
+  HttpResponse missing = http_request(server_.http_port(), "POST", "/api/v1/auth/login",
+                                      R"({"tenant": "acme", "username": "sara"})");
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(missing.body)["field"], "password");
+  EXPECT_EQ(http_request(server_.http_port(), "POST", "/api/v1/auth/login", "{not json").status,
+            400);
+
+  HttpResponse ok = login("acme", "sara", "sara-password");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  const std::string cookie = ok.headers["set-cookie"];
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos) << cookie;
+  EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos) << cookie;
+  const std::string session = cookie.substr(0, cookie.find(';'));
+  const auto body = nlohmann::json::parse(ok.body);
+  EXPECT_EQ(body["role"], "supervisor");
+  const std::string csrf = body["csrf"];
+
+  // The cookie reads; a change without the CSRF token is not signed in, with it is.
+  HttpResponse me = http_request(server_.http_port(), "GET", "/api/v1/me", "", {{"Cookie", session}});
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(nlohmann::json::parse(me.body)["username"], "sara");
+  EXPECT_EQ(http_request(server_.http_port(), "POST", "/api/v1/auth/logout", "",
+                         {{"Cookie", session}})
+                .status,
+            401)
+      << "a cookie alone cannot change anything";
+  EXPECT_EQ(http_request(server_.http_port(), "POST", "/api/v1/auth/logout", "",
+                         {{"Cookie", session}, {"X-CSRF-Token", csrf}})
+                .status,
+            200);
+  EXPECT_EQ(http_request(server_.http_port(), "GET", "/api/v1/me", "", {{"Cookie", session}}).status,
+            401)
+      << "signed out";
+}
+
+// The live view follows an agent's phone (*11) and a caller; the records come back filtered.
+TEST_F(ApiTest, LiveViewAndInteractionsFollowTheCalls) {
+  add_user("acme", "sara", "supervisor");
+  const std::string bearer = token("acme", "sara");
+  auto agent_state = [&](const std::string& ext) {
+    auto live = nlohmann::json::parse(get("/api/v1/tenants/acme/live", bearer).body);
+    for (const auto& a : live["agents"]) {
+      if (a["extension"] == ext) return a["status"].get<std::string>() + "/" + a["state"].get<std::string>();
+    }
+    return std::string("none");
+  };
+  EXPECT_EQ(agent_state("1001"), "logged-out/idle");
+  test::AgentPhone phone(server_.port(), "acme.test");
+  ASSERT_EQ(phone.register_as("1001", "acme1001"), 200);
+  ASSERT_EQ(phone.dial("*11"), 200);
+  EXPECT_EQ(agent_state("1001"), "available/idle") << "the status change is seen at once";
+
+  test::Caller caller;
+  ASSERT_EQ(caller.call(server_.port(), "100", "api-1"), 200);
+  auto offer = phone.await_invite(5s);
+  ASSERT_TRUE(offer.has_value()) << server_.log();
+  EXPECT_EQ(agent_state("1001"), "available/reserved");
+  phone.answer(*offer);
+  ASSERT_NE(server_.wait_log({"connected", "agent=1001"}), "");
+  EXPECT_EQ(agent_state("1001"), "available/on-contact");
+  auto live = nlohmann::json::parse(get("/api/v1/tenants/acme/live", bearer).body);
+  EXPECT_EQ(live["calls"], 1);
+  EXPECT_EQ(caller.hang_up(server_.port(), "100"), 200);
+  ASSERT_TRUE(phone.await_hangup(5s).has_value());
+  ASSERT_EQ(server_.wait_records(1).size(), 1u);
+
+  auto all = nlohmann::json::parse(get("/api/v1/tenants/acme/interactions", bearer).body);
+  ASSERT_EQ(all["interactions"].size(), 1u) << all.dump(2);
+  EXPECT_EQ(all["interactions"][0]["agent"], "1001");
+  EXPECT_EQ(all["interactions"][0]["result"], "answered");
+  auto none = nlohmann::json::parse(
+      get("/api/v1/tenants/acme/interactions?agent=1002", bearer).body);
+  EXPECT_TRUE(none["interactions"].empty());
+  HttpResponse bad = get("/api/v1/tenants/acme/interactions?limit=0", bearer);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(bad.body)["field"], "limit");
+  HttpResponse bad_since = get("/api/v1/tenants/acme/interactions?since=yesterday", bearer);
+  EXPECT_EQ(bad_since.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(bad_since.body)["field"], "since");
+}
+
+}  // namespace
+}  // namespace tamas
