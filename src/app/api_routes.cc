@@ -170,6 +170,40 @@ Response interactions(const ApiContext& ctx, const Request& req) {
   return json_ok({{"interactions", out}, {"offset", *offset}, {"limit", *limit}});
 }
 
+// An agent's status: {"status": "available" | "break" | "logged-out", "reason": a break reason}.
+// Agents set their own (an agent user's username is the extension); supervisors and managers
+// anyone's in their tenant. Every change is audited.
+Response set_status(const ApiContext& ctx, const Request& req) {
+  const api::Principal& who = *req.principal;
+  const std::string& tenant = req.params.at("tenant");
+  const std::string& agent = req.params.at("agent");
+  if (who.role == Role::kAgent && who.username != agent) {
+    return api::json_error(403, "an agent may set only their own status");
+  }
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) return api::json_error(400, "the body must be a JSON object");
+  if (!body.contains("status") || !body["status"].is_string()) {
+    return api::json_error(400, "expected available, break or logged-out", "status");
+  }
+  if (body.contains("reason") && !body["reason"].is_string()) {
+    return api::json_error(400, "expected a string", "reason");
+  }
+  const std::string status = body["status"];
+  const std::string reason = body.value("reason", "");
+  if (status != "available" && status != "break" && status != "logged-out") {
+    return api::json_error(400, "expected available, break or logged-out", "status");
+  }
+  Status st = ctx.server->set_agent_status(tenant, agent, status, reason, std::chrono::seconds(2));
+  if (!st) {
+    const bool unknown = st.message().rfind("no agent", 0) == 0;
+    return unknown ? api::json_error(404, st.message())
+                   : api::json_error(400, st.message(), reason.empty() ? "status" : "reason");
+  }
+  ctx.store->save_audit({now(), tenant, who.username, req.remote_address, "agent.status",
+                         agent + ": " + status + (reason.empty() ? "" : " (" + reason + ")")});
+  return json_ok({{"agent", agent}, {"status", status}, {"reason", reason}});
+}
+
 Response metrics(const ApiContext& ctx) {
   const server::ServerStats s = ctx.server->stats();
   Response r;
@@ -219,6 +253,10 @@ std::shared_ptr<const api::Router> build_api_routes(const ApiContext& ctx) {
   add({"GET", "/api/v1/tenants/{tenant}/interactions", api::Scope::kTenant, readers,
        [ctx](const Request& req) { return interactions(ctx, req); },
        "Interaction records: since, queue, agent, caller, result, limit, offset"});
+  add({"PUT", "/api/v1/tenants/{tenant}/agents/{agent}/status", api::Scope::kTenant,
+       {Role::kAdmin, Role::kManager, Role::kSupervisor, Role::kAgent},
+       [ctx](const Request& req) { return set_status(ctx, req); },
+       "Set an agent's status (agents their own; supervisors anyone's): {status, reason}"});
   add({"GET", "/metrics", api::Scope::kServer, {Role::kAdmin},
        [ctx](const Request&) { return metrics(ctx); }, "Prometheus metrics of the server"});
   std::weak_ptr<api::Router> weak = router;

@@ -214,6 +214,10 @@ struct Reload {
 };
 struct Drain {};
 struct HangupAll {};
+struct AgentStatusRequest {
+  std::string tenant, extension, status, reason;
+  std::shared_ptr<std::promise<Status>> reply;
+};
 struct SnapshotRequest {
   std::string tenant;
   std::shared_ptr<std::promise<Result<TenantView>>> reply;
@@ -223,7 +227,7 @@ struct Stop {};
 using CoreEvent = std::variant<SipIncoming, SipRegister, SipReinvite, SipRefer, SipEnded, SipDigit, MediaDigit,
                                MediaPlayDone,
                                MediaRecordDone, MediaTimeout, PlayReady, OutProgress, OutAnswered,
-                               OutFailed, Reload, Drain, HangupAll, SnapshotRequest, Stop>;
+                               OutFailed, Reload, Drain, HangupAll, SnapshotRequest, AgentStatusRequest, Stop>;
 
 struct Call {
   CallId id;
@@ -529,6 +533,18 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       lock.lock();
       idle_cv_.wait_for(lock, 10s, [&] { return active_.load() == 0; });
     }
+  }
+
+  Status set_agent_status(const std::string& tenant, const std::string& extension,
+                          const std::string& status, const std::string& reason,
+                          Duration limit) override {
+    auto reply = std::make_shared<std::promise<Status>>();
+    auto answer = reply->get_future();
+    post(AgentStatusRequest{tenant, extension, status, reason, reply});
+    if (answer.wait_for(limit) != std::future_status::ready) {
+      return Status::error("the server did not answer within " + format_duration(limit));
+    }
+    return answer.get();
   }
 
   Result<TenantView> snapshot(const std::string& tenant, Duration limit) override {
@@ -1344,6 +1360,26 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     notify_if_idle();
   }
   void on(HangupAll&) { hangup_all(); }
+
+  void on(AgentStatusRequest& ev) {
+    auto it = tenants_.find(ev.tenant);
+    if (it == tenants_.end()) return ev.reply->set_value(Status::error("no tenant '" + ev.tenant + "'"));
+    TenantRuntime& rt = *it->second;
+    auto agent = rt.agents.find(ev.extension);
+    if (agent == rt.agents.end()) {
+      return ev.reply->set_value(Status::error("no agent '" + ev.extension + "'"));
+    }
+    auto status = core::agent_status_from_string(ev.status);
+    if (!status) {
+      return ev.reply->set_value(
+          Status::error("'" + ev.status + "' is not available, break or logged-out"));
+    }
+    core::SetAgentStatus set;
+    set.agent = agent->second;
+    set.status = *status;
+    set.reason = ev.reason;
+    ev.reply->set_value(route_event(rt, set));
+  }
 
   void on(SnapshotRequest& ev) {
     auto it = tenants_.find(ev.tenant);

@@ -72,6 +72,11 @@ class Server {
   // The tenant's queues and agents now, asked of the core thread; fails for an unknown tenant or
   // when the core does not answer within `limit`.
   virtual Result<TenantView> snapshot(const std::string& tenant, Duration limit) = 0;
+  // Sets an agent's status ("available", "break" with a reason of the tenant, "logged-out") as
+  // the phone's feature codes do; fails naming what is wrong (no such agent, an unknown reason).
+  virtual Status set_agent_status(const std::string& tenant, const std::string& extension,
+                                  const std::string& status, const std::string& reason,
+                                  Duration limit) = 0;
 };
 
 }  // namespace tamas::server

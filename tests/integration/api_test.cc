@@ -219,5 +219,54 @@ TEST_F(ApiTest, LiveViewAndInteractionsFollowTheCalls) {
   EXPECT_EQ(nlohmann::json::parse(bad_since.body)["field"], "since");
 }
 
+// Agents set their own status (an agent user's name is the extension); supervisors set anyone's
+// in their tenant, with a break reason of the tenant; the live view shows it at once.
+TEST_F(ApiTest, AgentsSetTheirOwnStatusSupervisorsAnyones) {
+  add_user("acme", "1001", "agent");
+  add_user("acme", "sara", "supervisor");
+  add_user("beta", "lina", "supervisor");
+  const std::string agent = token("acme", "1001");
+  const std::string sara = token("acme", "sara");
+  const std::string lina = token("beta", "lina");
+  auto put = [&](const std::string& bearer, const std::string& ext, const std::string& body) {
+    return http_request(server_.http_port(), "PUT",
+                        "/api/v1/tenants/acme/agents/" + ext + "/status", body,
+                        {{"Authorization", "Bearer " + bearer}});
+  };
+  auto status_of = [&](const std::string& ext) {
+    auto live = nlohmann::json::parse(get("/api/v1/tenants/acme/live", sara).body);
+    for (const auto& a : live["agents"]) {
+      if (a["extension"] == ext) {
+        return a["status"].get<std::string>() + "/" + a["reason"].get<std::string>();
+      }
+    }
+    return std::string("none");
+  };
+  EXPECT_EQ(put(agent, "1001", R"({"status": "available"})").status, 200);
+  EXPECT_EQ(status_of("1001"), "available/");
+  HttpResponse not_own = put(agent, "1002", R"({"status": "available"})");
+  EXPECT_EQ(not_own.status, 403) << not_own.body;
+  EXPECT_EQ(status_of("1002"), "logged-out/");
+
+  EXPECT_EQ(put(sara, "1002", R"({"status": "break", "reason": "lunch"})").status, 200);
+  EXPECT_EQ(status_of("1002"), "break/lunch");
+  HttpResponse bad_reason = put(sara, "1002", R"({"status": "break", "reason": "nap"})");
+  EXPECT_EQ(bad_reason.status, 400) << bad_reason.body;
+  EXPECT_EQ(nlohmann::json::parse(bad_reason.body)["field"], "reason");
+  HttpResponse bad_status = put(sara, "1002", R"({"status": "gone"})");
+  EXPECT_EQ(bad_status.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(bad_status.body)["field"], "status");
+  EXPECT_EQ(put(sara, "1002", "[1, 2]").status, 400);
+  EXPECT_EQ(put(sara, "1099", R"({"status": "available"})").status, 404);
+  EXPECT_EQ(put(lina, "1001", R"({"status": "logged-out"})").status, 404)
+      << "beta's supervisor does not see acme";
+  EXPECT_EQ(status_of("1001"), "available/");
+  // The changes are in the agent event log with their reasons.
+  auto events = server_.records("agent-events", "acme");
+  bool lunch = false;
+  for (const auto& e : events) lunch = lunch || (e["agent"] == "1002" && e["reason"] == "lunch");
+  EXPECT_TRUE(lunch) << events.dump(2);
+}
+
 }  // namespace
 }  // namespace tamas

@@ -77,5 +77,8 @@ std::optional<Strategy> strategy_from_string(std::string_view s) {
 std::optional<EmptyPolicy> empty_policy_from_string(std::string_view s) {
   return lookup(kEmptyPolicies, s);
 }
+std::optional<AgentStatus> agent_status_from_string(std::string_view s) {
+  return lookup(kStatuses, s);
+}
 
 }  // namespace tamas::core

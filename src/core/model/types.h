@@ -61,6 +61,7 @@ std::string_view to_string(EmptyPolicy p);
 std::optional<Channel> channel_from_string(std::string_view s);
 std::optional<Strategy> strategy_from_string(std::string_view s);
 std::optional<EmptyPolicy> empty_policy_from_string(std::string_view s);
+std::optional<AgentStatus> agent_status_from_string(std::string_view s);
 
 }  // namespace tamas::core
 
