@@ -70,6 +70,16 @@ class QueueTest : public ::testing::Test {
     return records.size() == 1 ? records[0] : nlohmann::json::object();
   }
 
+  // The caller dials `number`; `phone` is offered the call and answers. The offer (the server's
+  // INVITE), or nullopt when the call or the offer did not come.
+  std::optional<std::string> answered_call(Caller& caller, const std::string& number,
+                                           const std::string& call_id, AgentPhone& phone) {
+    if (caller.call(server_.port(), number, call_id) != 200) return std::nullopt;
+    auto offer = phone.await_invite(5s);
+    if (offer) phone.answer(*offer);
+    return offer;
+  }
+
   // The caller hangs up the conversation; the agent's phone gets the BYE.
   void caller_ends(Caller& caller, const std::string& number, AgentPhone& agent) {
     EXPECT_EQ(caller.hang_up(server_.port(), number), 200);
@@ -425,10 +435,8 @@ TEST_F(QueueTest, QueueAsTheFirstNodeAnswersTheCaller) {
 TEST_F(QueueTest, ConnectedCallEndsWithoutARoutingWarning) {
   auto sara = logged_in("1001", "acme1001");
   Caller caller;
-  ASSERT_EQ(caller.call(server_.port(), "100", "clean-end-1"), 200);
-  auto offer = sara->await_invite(5s);
+  auto offer = answered_call(caller, "100", "clean-end-1", *sara);
   ASSERT_TRUE(offer.has_value()) << server_.log();
-  sara->answer(*offer);
   caller_ends(caller, "100", *sara);
   only_record();
   EXPECT_EQ(server_.log().find("warn routing"), std::string::npos) << server_.log();
@@ -443,10 +451,8 @@ TEST_F(QueueTest, BlindTransferToAnotherAgent) {
   auto sara = logged_in("1001", "acme1001");
   auto reza = logged_in("1002", "acme1002");
   Caller caller;
-  ASSERT_EQ(caller.call(server_.port(), "100", "blind-1"), 200);
-  auto offer = sara->await_invite(5s);
+  auto offer = answered_call(caller, "100", "blind-1", *sara);
   ASSERT_TRUE(offer.has_value()) << server_.log();
-  sara->answer(*offer);
   EXPECT_GT(caller_heard_by(caller, *sara), 800.0);
 
   EXPECT_EQ(sara->refer(*offer, "sip:1002@acme.test"), 202) << server_.log();
@@ -516,10 +522,8 @@ TEST_F(QueueTest, BlindTransferToAQueue) {
 TEST_F(QueueTest, BlindTransferOutsideTheAllowListIsRefused) {
   auto sara = logged_in("1001", "acme1001");
   Caller caller;
-  ASSERT_EQ(caller.call(server_.port(), "100", "blind-no"), 200);
-  auto offer = sara->await_invite(5s);
+  auto offer = answered_call(caller, "100", "blind-no", *sara);
   ASSERT_TRUE(offer.has_value()) << server_.log();
-  sara->answer(*offer);
   EXPECT_EQ(sara->refer(*offer, "sip:0098912000000@evil.example"), 202);
   auto notify = sara->await_notify(5s);
   ASSERT_TRUE(notify.has_value()) << server_.log();
@@ -537,10 +541,8 @@ TEST_F(QueueTest, AttendedTransferHandsTheCallerToTheConsultedAgent) {
   auto sara = logged_in("1001", "acme1001");
   auto reza = logged_in("1002", "acme1002");
   Caller caller;
-  ASSERT_EQ(caller.call(server_.port(), "100", "attended-1"), 200);
-  auto offer = sara->await_invite(5s);
+  auto offer = answered_call(caller, "100", "attended-1", *sara);
   ASSERT_TRUE(offer.has_value()) << server_.log();
-  sara->answer(*offer);
   ASSERT_EQ(sara->hold(*offer), 200);
 
   int dialled = 0;
