@@ -1,5 +1,7 @@
 #include "app/api_routes.h"
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "api/http.h"
@@ -204,6 +206,83 @@ Response set_status(const ApiContext& ctx, const Request& req) {
   return json_ok({{"agent", agent}, {"status", status}, {"reason", reason}});
 }
 
+// A contact's recording (or voicemail), for the roles that may hear it; one byte range
+// (bytes=A-B, A-, -N) as audio players ask for, else the whole file. Only files under the data
+// folder's recordings/<tenant> or voicemail/<tenant> are ever served.
+Response recording(const ApiContext& ctx, const Request& req) {
+  const std::string& tenant = req.params.at("tenant");
+  auto rec = ctx.store->find_interaction(tenant, req.params.at("id"));
+  if (!rec) return api::json_error(500, "internal error");
+  if (!rec->has_value() || (*rec)->recording.empty()) {
+    return api::json_error(404, "no recording for this interaction");
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path file = fs::weakly_canonical((*rec)->recording, ec);
+  bool inside = false;
+  for (const char* kind : {"recordings", "voicemail"}) {
+    const fs::path root = fs::weakly_canonical(fs::path(ctx.data_dir) / kind / tenant, ec);
+    auto rel = file.lexically_relative(root);
+    inside = inside || (!rel.empty() && rel.native().rfind("..", 0) != 0);
+  }
+  const auto size = fs::file_size(file, ec);
+  if (!inside || ec) return api::json_error(404, "no recording for this interaction");
+  uint64_t first = 0, last = size == 0 ? 0 : size - 1;
+  bool partial = false;
+  if (auto it = req.headers.find("range"); it != req.headers.end()) {
+    const std::string& r = it->second;
+    auto unsatisfiable = [&] {
+      Response out = api::json_error(416, "expected one range of bytes within the file");
+      out.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));
+      return out;
+    };
+    if (r.rfind("bytes=", 0) != 0 || r.find(',') != std::string::npos) return unsatisfiable();
+    const std::string spec = r.substr(6);
+    const size_t dash = spec.find('-');
+    if (dash == std::string::npos) return unsatisfiable();
+    const std::string a = spec.substr(0, dash), b = spec.substr(dash + 1);
+    auto number = [](const std::string& t, uint64_t& v) {
+      if (t.empty() || t.size() > 18 || t.find_first_not_of("0123456789") != std::string::npos) {
+        return false;
+      }
+      v = std::stoull(t);
+      return true;
+    };
+    uint64_t x = 0, y = 0;
+    if (a.empty()) {  // the last N bytes
+      if (!number(b, y) || y == 0 || size == 0) return unsatisfiable();
+      first = y >= size ? 0 : size - y;
+    } else {
+      if (!number(a, x) || x >= size) return unsatisfiable();
+      first = x;
+      if (!b.empty()) {
+        if (!number(b, y) || y < x) return unsatisfiable();
+        last = std::min<uint64_t>(y, size - 1);
+      }
+    }
+    partial = true;
+  }
+  std::ifstream in(file, std::ios::binary);
+  Response out;
+  out.content_type = "audio/wav";
+  out.body.resize(size == 0 ? 0 : last - first + 1);
+  in.seekg(static_cast<std::streamoff>(first));
+  if (!out.body.empty() && !in.read(out.body.data(), static_cast<std::streamsize>(out.body.size()))) {
+    return api::json_error(500, "internal error");
+  }
+  out.status = partial ? 206 : 200;
+  out.headers.emplace_back("Accept-Ranges", "bytes");
+  if (partial) {
+    out.headers.emplace_back("Content-Range", "bytes " + std::to_string(first) + "-" +
+                                                  std::to_string(last) + "/" + std::to_string(size));
+  }
+  if (first == 0) {  // once per listening, not for every range an audio player asks for
+    ctx.store->save_audit({now(), tenant, req.principal->username, req.remote_address,
+                           "recording.play", (*rec)->id});
+  }
+  return out;
+}
+
 Response metrics(const ApiContext& ctx) {
   const server::ServerStats s = ctx.server->stats();
   Response r;
@@ -257,6 +336,10 @@ std::shared_ptr<const api::Router> build_api_routes(const ApiContext& ctx) {
        {Role::kAdmin, Role::kManager, Role::kSupervisor, Role::kAgent},
        [ctx](const Request& req) { return set_status(ctx, req); },
        "Set an agent's status (agents their own; supervisors anyone's): {status, reason}"});
+  add({"GET", "/api/v1/tenants/{tenant}/interactions/{id}/recording", api::Scope::kTenant,
+       {Role::kAdmin, Role::kManager, Role::kSupervisor, Role::kAnalyst},
+       [ctx](const Request& req) { return recording(ctx, req); },
+       "The contact's recording or voicemail (audio/wav; one byte range)"});
   add({"GET", "/metrics", api::Scope::kServer, {Role::kAdmin},
        [ctx](const Request&) { return metrics(ctx); }, "Prometheus metrics of the server"});
   std::weak_ptr<api::Router> weak = router;

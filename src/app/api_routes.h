@@ -26,6 +26,7 @@ struct ApiContext {
   server::Server* server = nullptr;
   store::Store* store = nullptr;
   auth::Sessions* sessions = nullptr;
+  std::string data_dir;  // recordings and voicemails are served only from under it
 };
 
 // Every route of /api/v1 (and /metrics); fails only on a programming error in the table.

@@ -36,7 +36,8 @@ int run_serve(const ServerOptions& opt) {
     return 2;
   }
   const config::HttpConfig http = cfg->http;
-  const std::string db_path = cfg->data_dir + "/tamas.db";
+  const std::string data_dir = cfg->data_dir;
+  const std::string db_path = data_dir + "/tamas.db";
   auto server = server::Server::start(std::make_shared<const config::ServerConfig>(std::move(*cfg)));
   if (!server) {
     std::cerr << "tamas serve: " << server.message() << "\n";
@@ -50,7 +51,7 @@ int run_serve(const ServerOptions& opt) {
     return 1;
   }
   auth::Sessions sessions;
-  const ApiContext ctx{server->get(), api_store->get(), &sessions};
+  const ApiContext ctx{server->get(), api_store->get(), &sessions, data_dir};
   api::HttpConfig hc;
   hc.address = http.address;
   hc.port = http.port;
@@ -66,6 +67,7 @@ int run_serve(const ServerOptions& opt) {
 #else
   (void)http;
   (void)db_path;
+  (void)data_dir;
 #endif
   for (;;) {
     int sig = 0;

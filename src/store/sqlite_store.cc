@@ -343,6 +343,31 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Result<std::optional<InteractionRecord>> find_interaction(const std::string& tenant,
+                                                            const std::string& id) override {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    auto st = prepare(reader_.get(),
+                      "SELECT id, tenant, caller, called, queue, agent, recording, result FROM "
+                      "interactions WHERE tenant = ?1 AND id = ?2");
+    if (!st) return st.status();
+    sqlite3_stmt* s = st->get();
+    bind(s, 1, tenant);
+    bind(s, 2, id);
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::optional<InteractionRecord>();
+    if (rc != SQLITE_ROW) return Status::error(path_ + ": " + sqlite3_errmsg(reader_.get()));
+    InteractionRecord r;
+    r.id = column(s, 0);
+    r.tenant = column(s, 1);
+    r.caller = column(s, 2);
+    r.called = column(s, 3);
+    r.queue = column(s, 4);
+    r.agent = column(s, 5);
+    r.recording = column(s, 6);
+    r.result = column(s, 7);
+    return std::optional<InteractionRecord>(std::move(r));
+  }
+
   Result<std::vector<VoicemailRecord>> voicemails(const Query& q) override {
     std::lock_guard<std::mutex> lock(read_mu_);
     auto st = prepare(reader_.get(),

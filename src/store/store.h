@@ -122,6 +122,9 @@ class Store {
   virtual Status flush() = 0;
   // Oldest first.
   virtual Result<std::vector<InteractionRecord>> interactions(const Query& q) = 0;
+  // One record of the tenant by id (without its timeline and variables); nullopt when none.
+  virtual Result<std::optional<InteractionRecord>> find_interaction(const std::string& tenant,
+                                                                    const std::string& id) = 0;
   virtual Result<std::vector<VoicemailRecord>> voicemails(const Query& q) = 0;
   virtual Result<std::vector<AgentEventRecord>> agent_events(const Query& q) = 0;
   virtual void save_audit(AuditRecord a) = 0;

@@ -200,6 +200,7 @@ TEST_F(ApiTest, LiveViewAndInteractionsFollowTheCalls) {
   EXPECT_EQ(agent_state("1001"), "available/on-contact");
   auto live = nlohmann::json::parse(get("/api/v1/tenants/acme/live", bearer).body);
   EXPECT_EQ(live["calls"], 1);
+  caller.rtp.send_tone(600ms);  // something to record
   EXPECT_EQ(caller.hang_up(server_.port(), "100"), 200);
   ASSERT_TRUE(phone.await_hangup(5s).has_value());
   ASSERT_EQ(server_.wait_records(1).size(), 1u);
@@ -217,6 +218,42 @@ TEST_F(ApiTest, LiveViewAndInteractionsFollowTheCalls) {
   HttpResponse bad_since = get("/api/v1/tenants/acme/interactions?since=yesterday", bearer);
   EXPECT_EQ(bad_since.status, 400);
   EXPECT_EQ(nlohmann::json::parse(bad_since.body)["field"], "since");
+
+  // The conversation's recording: whole, or one byte range, for the roles that may hear it.
+  const std::string target =
+      "/api/v1/tenants/acme/interactions/" + all["interactions"][0]["id"].get<std::string>() +
+      "/recording";
+  // The recorder finishes the file on its own thread after the record is stored: poll (bounded)
+  // until it holds the conversation.
+  HttpResponse whole;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  do {
+    whole = get(target, bearer);
+  } while (whole.status == 200 && whole.body.size() <= 8000 &&
+           std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(whole.status, 200) << whole.body;
+  EXPECT_EQ(whole.headers["content-type"], "audio/wav");
+  EXPECT_EQ(whole.body.substr(0, 4), "RIFF");
+  EXPECT_GT(whole.body.size(), 8000u) << "some of the conversation";
+  HttpResponse head = http_request(server_.http_port(), "GET", target, "",
+                                   {{"Authorization", "Bearer " + bearer}, {"Range", "bytes=0-43"}});
+  EXPECT_EQ(head.status, 206);
+  EXPECT_EQ(head.body, whole.body.substr(0, 44));
+  EXPECT_EQ(head.headers["content-range"], "bytes 0-43/" + std::to_string(whole.body.size()));
+  HttpResponse tail = http_request(server_.http_port(), "GET", target, "",
+                                   {{"Authorization", "Bearer " + bearer}, {"Range", "bytes=-10"}});
+  EXPECT_EQ(tail.status, 206);
+  EXPECT_EQ(tail.body, whole.body.substr(whole.body.size() - 10));
+  HttpResponse beyond = http_request(
+      server_.http_port(), "GET", target, "",
+      {{"Authorization", "Bearer " + bearer},
+       {"Range", "bytes=" + std::to_string(whole.body.size()) + "-"}});
+  EXPECT_EQ(beyond.status, 416);
+  EXPECT_EQ(get("/api/v1/tenants/acme/interactions/nope/recording", bearer).status, 404);
+  add_user("acme", "1002", "agent");
+  EXPECT_EQ(get(target, token("acme", "1002")).status, 403) << "agents do not hear recordings";
+  add_user("beta", "lina", "supervisor");
+  EXPECT_EQ(get(target, token("beta", "lina")).status, 404);
 }
 
 // Agents set their own status (an agent user's name is the extension); supervisors set anyone's

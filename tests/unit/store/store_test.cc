@@ -93,6 +93,13 @@ TEST_F(StoreTest, InteractionsRoundTripWithFilters) {
   auto demo = (*s)->interactions(q);
   ASSERT_EQ(demo->size(), 2u) << "another tenant's record must not show";
   for (const auto& r : *demo) EXPECT_EQ(r.tenant, "demo");
+  auto one = (*s)->find_interaction("demo", "c");
+  ASSERT_TRUE(one.is_ok() && one->has_value());
+  EXPECT_EQ((*one)->result, "abandoned-in-ivr");
+  EXPECT_EQ((*one)->recording, "/data/vm/c.wav");
+  auto elsewhere = (*s)->find_interaction("other", "c");
+  ASSERT_TRUE(elsewhere.is_ok());
+  EXPECT_FALSE(elsewhere->has_value()) << "another tenant's id finds nothing";
   q.since = t0 + 15s;
   auto recent = (*s)->interactions(q);
   ASSERT_EQ(recent->size(), 1u);
