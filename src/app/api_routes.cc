@@ -363,6 +363,14 @@ void authenticate(const ApiContext& ctx, api::Request& req) {
     from_cookie = true;
   }
   if (token.empty()) return;
+  if (!from_cookie) {
+    if (auto who = auth::Sessions::find_api_token(*ctx.store, token)) {
+      if (auto role = api::role_from(who->role)) {
+        req.principal = api::Principal{who->tenant, who->username, *role};
+      }
+      return;
+    }
+  }
   auto s = ctx.sessions->find(token, now());
   if (!s) return;
   // A cookie comes with every request the browser makes, even one another site caused: a change

@@ -7,6 +7,7 @@
 #include "app/commands.h"
 #include "app/server_options.h"
 #include "auth/password.h"
+#include "auth/session.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "store/store.h"
@@ -86,9 +87,61 @@ int run_user_add(const UserOptions& o) {
   return 0;
 }
 
+struct TokenOptions {
+  ServerOptions server;
+  std::string tenant;
+  std::string username;
+  std::string label;
+};
+
+// A Bearer token for an integration, acting as an existing user; printed once, kept as a hash.
+int run_token_add(const TokenOptions& o) {
+  auto fail = [](const std::string& why, int code) {
+    std::cerr << "tamas token add: " << why << "\n";
+    return code;
+  };
+  auto cfg = load_server_config(o.server, /*synthesize=*/false);
+  if (!cfg) return fail(cfg.message(), 2);
+  auto store = store::open_sqlite(cfg->data_dir + "/tamas.db");
+  if (!store) return fail(store.message(), 1);
+  auto user = (*store)->find_user(o.tenant, o.username);
+  if (!user) return fail(user.message(), 1);
+  if (!user->has_value()) {
+    return fail("no user '" + o.username + "'" +
+                    (o.tenant.empty() ? std::string(" (server-wide)")
+                                      : " in tenant '" + o.tenant + "'") +
+                    "; make one with tamas user add",
+                2);
+  }
+  const std::string token = auth::new_api_token();
+  store::ApiTokenRecord t;
+  t.token_hash = auth::token_hash(token);
+  t.tenant = o.tenant;
+  t.username = o.username;
+  t.label = o.label;
+  t.created_at = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+  if (Status s = (*store)->add_api_token(t); !s) return fail(s.message(), 1);
+  (*store)->save_audit({t.created_at, o.tenant, "cli", "local", "token.add",
+                        o.username + (o.label.empty() ? "" : " (" + o.label + ")")});
+  if (Status s = (*store)->flush(); !s) return fail(s.message(), 1);
+  std::cout << token << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void register_user(CLI::App& app, int& exit_code) {
+  CLI::App* token = app.add_subcommand("token", "Bearer tokens for integrations");
+  token->require_subcommand(1);
+  auto t = std::make_shared<TokenOptions>();
+  CLI::App* tadd = token->add_subcommand(
+      "add", "Make a token acting as an existing user; it is printed once, only its hash is kept");
+  add_server_options(*tadd, t->server, /*for_serving=*/false);
+  tadd->add_option("--tenant", t->tenant, "The user's tenant (none for an admin)");
+  tadd->add_option("--username", t->username, "The user the token acts as")->required();
+  tadd->add_option("--label", t->label, "What it is for, e.g. crm");
+  tadd->callback([t, &exit_code] { exit_code = run_token_add(*t); });
+
   CLI::App* user = app.add_subcommand("user", "Accounts of the web side");
   user->require_subcommand(1);
   auto o = std::make_shared<UserOptions>();

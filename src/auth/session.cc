@@ -19,6 +19,25 @@ std::string random_hex(size_t bytes) {
   return out;
 }
 
+std::string new_api_token() { return std::string(kApiTokenPrefix) + random_hex(32); }
+
+std::string token_hash(std::string_view token) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()), token.size());
+  char hex[crypto_hash_sha256_BYTES * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
+std::optional<Identity> Sessions::find_api_token(store::Store& store, const std::string& token) {
+  if (token.rfind(kApiTokenPrefix, 0) != 0) return std::nullopt;
+  auto t = store.find_api_token(token_hash(token));
+  if (!t || !t->has_value()) return std::nullopt;
+  auto u = store.find_user((*t)->tenant, (*t)->username);
+  if (!u || !u->has_value() || (*u)->disabled) return std::nullopt;
+  return Identity{(*u)->tenant, (*u)->username, (*u)->role};
+}
+
 Sessions::Sessions(SessionConfig config) : config_(config) {}
 
 bool Sessions::locked(const std::map<std::string, Failures>& m, const std::string& key,

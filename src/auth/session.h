@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "common/status.h"
@@ -58,6 +59,9 @@ class Sessions {
   // The session of `token`, touched (idle time restarts); nullopt when unknown, idle too long
   // or too old.
   std::optional<Session> find(const std::string& token, TimePoint now);
+  // An integration's token (`tamas token add`): the user it acts as, while that user exists and
+  // is not disabled; nullopt otherwise.
+  static std::optional<Identity> find_api_token(store::Store& store, const std::string& token);
   void logout(const std::string& token);
   size_t size() const;
 
@@ -78,5 +82,10 @@ class Sessions {
 
 // 2 * `bytes` random hex characters (libsodium's randombytes).
 std::string random_hex(size_t bytes);
+
+// An integration's token: "tmt_" and 64 random hex characters; and the hex SHA-256 kept of it.
+inline constexpr std::string_view kApiTokenPrefix = "tmt_";
+std::string new_api_token();
+std::string token_hash(std::string_view token);
 
 }  // namespace tamas::auth

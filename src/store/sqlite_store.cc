@@ -115,6 +115,16 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_tenant_at ON audit_log (tenant, at);
 )sql",
+    // 6: tokens of integrations.
+    R"sql(
+CREATE TABLE api_tokens (
+  token_hash TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  username TEXT NOT NULL,
+  label TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -237,6 +247,41 @@ class SqliteStore final : public Store {
       return Status::error(path_ + ": saving user " + u.username + ": " + sqlite3_errmsg(db));
     }
     return Status::ok();
+  }
+
+  Status add_api_token(const ApiTokenRecord& t) override {
+    std::lock_guard<std::mutex> lock(accounts_mu_);
+    sqlite3* db = accounts_.get();
+    auto st = prepare(db, "INSERT INTO api_tokens VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!st) return st.status();
+    const std::string fields[] = {t.token_hash, t.tenant, t.username, t.label,
+                                  format_time(t.created_at)};
+    for (int i = 0; i < 5; ++i) bind(st->get(), i + 1, fields[i]);
+    if (sqlite3_step(st->get()) != SQLITE_DONE) {
+      return Status::error(path_ + ": saving a token: " + sqlite3_errmsg(db));
+    }
+    return Status::ok();
+  }
+
+  Result<std::optional<ApiTokenRecord>> find_api_token(const std::string& token_hash) override {
+    std::lock_guard<std::mutex> lock(accounts_mu_);
+    sqlite3* db = accounts_.get();
+    auto st = prepare(db,
+                      "SELECT token_hash, tenant, username, label, created_at FROM api_tokens "
+                      "WHERE token_hash = ?1");
+    if (!st) return st.status();
+    sqlite3_stmt* s = st->get();
+    bind(s, 1, token_hash);
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::optional<ApiTokenRecord>();
+    if (rc != SQLITE_ROW) return Status::error(path_ + ": " + sqlite3_errmsg(db));
+    ApiTokenRecord t;
+    t.token_hash = column(s, 0);
+    t.tenant = column(s, 1);
+    t.username = column(s, 2);
+    t.label = column(s, 3);
+    if (auto at = parse_time(column(s, 4))) t.created_at = *at;
+    return std::optional<ApiTokenRecord>(std::move(t));
   }
 
   Result<std::optional<UserRecord>> find_user(const std::string& tenant,

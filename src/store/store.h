@@ -95,6 +95,16 @@ struct UserRecord {
   bool disabled = false;
 };
 
+// A long-lived Bearer token for an integration (a CRM, a reporting job), acting as one user. Only
+// its SHA-256 is kept; the token itself is shown once, when made.
+struct ApiTokenRecord {
+  std::string token_hash;  // hex SHA-256 of the token
+  std::string tenant;
+  std::string username;
+  std::string label;
+  TimePoint created_at;
+};
+
 // Who changed what, when, from where: configuration, accounts, other people's state.
 struct AuditRecord {
   TimePoint at;
@@ -135,6 +145,8 @@ class Store {
   virtual Status add_user(const UserRecord& u) = 0;
   virtual Result<std::optional<UserRecord>> find_user(const std::string& tenant,
                                                       const std::string& username) = 0;
+  virtual Status add_api_token(const ApiTokenRecord& t) = 0;
+  virtual Result<std::optional<ApiTokenRecord>> find_api_token(const std::string& token_hash) = 0;
 };
 
 // Opens (creating it and its folder if needed) the SQLite database at `path` and brings its

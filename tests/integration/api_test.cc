@@ -129,6 +129,17 @@ TEST_F(ApiTest, EveryRouteWithEveryRoleAndTheOtherTenant) {
     EXPECT_TRUE(doc["paths"].contains(path)) << path;
   }
   EXPECT_TRUE(doc["paths"].contains("/api/v1/auth/login"));
+
+  // An integration's token acts as its user, with that user's role and tenant.
+  auto made = test::run_tamas("token", {"add", "--config", kConfig, "--data-dir",
+                                        server_.data_dir().string(), "--tenant", "acme",
+                                        "--username", "acme-analyst"});
+  ASSERT_EQ(made.status, 0) << made.err;
+  const std::string integration = made.out.substr(0, made.out.find('\n'));
+  EXPECT_EQ(get("/api/v1/tenants/acme/interactions", integration).status, 200);
+  EXPECT_EQ(get("/api/v1/tenants/acme/live", integration).status, 403) << "an analyst's token";
+  EXPECT_EQ(get("/api/v1/tenants/beta/interactions", integration).status, 404);
+  EXPECT_EQ(get("/api/v1/me", "tmt_" + std::string(64, 'f')).status, 401) << "an unknown token";
 }
 
 TEST_F(ApiTest, SignInCookiesCsrfAndSignOut) {

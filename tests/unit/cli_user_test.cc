@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "auth/password.h"
+#include "auth/session.h"
 #include "store/store.h"
 #include "support/run_tamas.h"
 
@@ -63,6 +64,33 @@ TEST_F(CliUser, AddsAUserWithAnArgon2idHashAndAnAuditEntry) {
   ASSERT_EQ(audit->size(), 2u);
   EXPECT_EQ((*audit)[0].action, "user.add");
   EXPECT_EQ((*audit)[0].detail, "sara (supervisor)");
+}
+
+TEST_F(CliUser, TokensActAsAnExistingUserAndOnlyTheirHashIsKept) {
+  ASSERT_EQ(add({"--tenant", "acme", "--username", "crm", "--role", "analyst"}, "crm-password").status,
+            0);
+  auto o = run_tamas("token", {"add", "--config", config_, "--tenant", "acme", "--username", "crm",
+                               "--label", "the CRM"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  ASSERT_EQ(o.out.size(), 4u + 64u + 1u) << o.out;
+  const std::string token = o.out.substr(0, o.out.size() - 1);
+  EXPECT_EQ(token.rfind("tmt_", 0), 0u);
+  auto store = store::open_sqlite((dir_ / "data" / "tamas.db").string());
+  ASSERT_TRUE(store.is_ok());
+  auto kept = (*store)->find_api_token(auth::token_hash(token));
+  ASSERT_TRUE(kept.is_ok() && kept->has_value());
+  EXPECT_EQ((*kept)->username, "crm");
+  EXPECT_EQ((*kept)->label, "the CRM");
+  EXPECT_FALSE((*store)->find_api_token(token).value().has_value()) << "the token itself is not kept";
+  auto who = auth::Sessions::find_api_token(**store, token);
+  ASSERT_TRUE(who.has_value());
+  EXPECT_EQ(who->role, "analyst");
+  EXPECT_FALSE(auth::Sessions::find_api_token(**store, "tmt_" + std::string(64, '0')).has_value());
+
+  auto nobody = run_tamas("token", {"add", "--config", config_, "--tenant", "acme", "--username",
+                                    "ghost"});
+  EXPECT_EQ(nobody.status, 2);
+  EXPECT_NE(nobody.err.find("no user 'ghost' in tenant 'acme'"), std::string::npos) << nobody.err;
 }
 
 TEST_F(CliUser, BadInputIsRefusedWithAReason) {
