@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http.h"
+#include "auth/accounts.h"
 #include "auth/session.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -283,6 +284,54 @@ Response recording(const ApiContext& ctx, const Request& req) {
   return out;
 }
 
+Response list_users(const ApiContext& ctx, const Request& req) {
+  auto users = ctx.store->list_users(req.params.at("tenant"));
+  if (!users) return api::json_error(500, "internal error");
+  json out = json::array();
+  for (const store::UserRecord& u : *users) {
+    out.push_back({{"username", u.username},
+                   {"role", u.role},
+                   {"name", u.display_name},
+                   {"created_at", store::format_time(u.created_at)},
+                   {"disabled", u.disabled}});
+  }
+  return json_ok({{"users", out}});
+}
+
+// {username, role, password, name}: a manager makes supervisors, agents and analysts of the
+// tenant; an admin also managers. Admins are made with `tamas user add`.
+Response add_user(const ApiContext& ctx, const Request& req) {
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) return api::json_error(400, "the body must be a JSON object");
+  for (const char* field : {"username", "role", "password"}) {
+    if (!body.contains(field) || !body[field].is_string()) {
+      return api::json_error(400, "expected a string", field);
+    }
+  }
+  if (body.contains("name") && !body["name"].is_string()) {
+    return api::json_error(400, "expected a string", "name");
+  }
+  const std::string role = body["role"];
+  if (role == "admin") return api::json_error(400, "admins are made with tamas user add", "role");
+  if (role == "manager" && req.principal->role != Role::kAdmin) {
+    return api::json_error(403, "only an admin makes managers");
+  }
+  auto u = auth::make_user(req.params.at("tenant"), body["username"], role, body["password"],
+                           body.value("name", ""), now());
+  if (!u) {
+    const std::string& m = u.message();
+    return api::json_error(400, m.substr(m.find(':') + 2), m.substr(0, m.find(':')));
+  }
+  if (Status s = ctx.store->add_user(*u); !s) {
+    return s.message().find("already exists") != std::string::npos
+               ? api::json_error(409, s.message(), "username")
+               : api::json_error(500, "internal error");
+  }
+  ctx.store->save_audit({now(), u->tenant, req.principal->username, req.remote_address,
+                         "user.add", u->username + " (" + u->role + ")"});
+  return json_ok({{"username", u->username}, {"role", u->role}, {"name", u->display_name}}, 201);
+}
+
 Response metrics(const ApiContext& ctx) {
   const server::ServerStats s = ctx.server->stats();
   Response r;
@@ -340,6 +389,12 @@ std::shared_ptr<const api::Router> build_api_routes(const ApiContext& ctx) {
        {Role::kAdmin, Role::kManager, Role::kSupervisor, Role::kAnalyst},
        [ctx](const Request& req) { return recording(ctx, req); },
        "The contact's recording or voicemail (audio/wav; one byte range)"});
+  add({"GET", "/api/v1/tenants/{tenant}/users", api::Scope::kTenant,
+       {Role::kAdmin, Role::kManager}, [ctx](const Request& req) { return list_users(ctx, req); },
+       "The tenant's users (never their password hashes)"});
+  add({"POST", "/api/v1/tenants/{tenant}/users", api::Scope::kTenant,
+       {Role::kAdmin, Role::kManager}, [ctx](const Request& req) { return add_user(ctx, req); },
+       "Make a user: {username, role, password, name}"});
   add({"GET", "/metrics", api::Scope::kServer, {Role::kAdmin},
        [ctx](const Request&) { return metrics(ctx); }, "Prometheus metrics of the server"});
   std::weak_ptr<api::Router> weak = router;

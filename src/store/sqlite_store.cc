@@ -249,6 +249,31 @@ class SqliteStore final : public Store {
     return Status::ok();
   }
 
+  Result<std::vector<UserRecord>> list_users(const std::string& tenant) override {
+    std::lock_guard<std::mutex> lock(accounts_mu_);
+    sqlite3* db = accounts_.get();
+    auto st = prepare(db,
+                      "SELECT tenant, username, role, display_name, created_at, disabled FROM users "
+                      "WHERE tenant = ?1 ORDER BY username");
+    if (!st) return st.status();
+    sqlite3_stmt* s = st->get();
+    bind(s, 1, tenant);
+    std::vector<UserRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      UserRecord u;  // without the hash: a list is for showing
+      u.tenant = column(s, 0);
+      u.username = column(s, 1);
+      u.role = column(s, 2);
+      u.display_name = column(s, 3);
+      if (auto t = parse_time(column(s, 4))) u.created_at = *t;
+      u.disabled = sqlite3_column_int(s, 5) != 0;
+      out.push_back(std::move(u));
+    }
+    if (rc != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(db));
+    return out;
+  }
+
   Status add_api_token(const ApiTokenRecord& t) override {
     std::lock_guard<std::mutex> lock(accounts_mu_);
     sqlite3* db = accounts_.get();

@@ -145,6 +145,7 @@ class Store {
   virtual Status add_user(const UserRecord& u) = 0;
   virtual Result<std::optional<UserRecord>> find_user(const std::string& tenant,
                                                       const std::string& username) = 0;
+  virtual Result<std::vector<UserRecord>> list_users(const std::string& tenant) = 0;  // by name
   virtual Status add_api_token(const ApiTokenRecord& t) = 0;
   virtual Result<std::optional<ApiTokenRecord>> find_api_token(const std::string& token_hash) = 0;
 };

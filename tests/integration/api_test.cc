@@ -97,6 +97,7 @@ TEST_F(ApiTest, EveryRouteWithEveryRoleAndTheOtherTenant) {
       {"/metrics", false, {"admin"}},
       {"/api/v1/tenants/acme/live", true, {"admin", "manager", "supervisor"}},
       {"/api/v1/tenants/acme/interactions", true, {"admin", "manager", "supervisor", "analyst"}},
+      {"/api/v1/tenants/acme/users", true, {"admin", "manager"}},
   };
   for (const Caller& c : callers) {
     const std::string bearer = c.name.empty() ? "" : token(c.tenant, c.name);
@@ -265,6 +266,56 @@ TEST_F(ApiTest, LiveViewAndInteractionsFollowTheCalls) {
   EXPECT_EQ(get(target, token("acme", "1002")).status, 403) << "agents do not hear recordings";
   add_user("beta", "lina", "supervisor");
   EXPECT_EQ(get(target, token("beta", "lina")).status, 404);
+}
+
+// Managers make the tenant's users through the API; bad input names the field; the list never
+// shows a password hash; the new user can sign in.
+TEST_F(ApiTest, ManagersMakeUsers) {
+  add_user("acme", "boss", "manager");
+  add_user("", "root", "admin");
+  const std::string boss = token("acme", "boss");
+  auto post = [&](const std::string& bearer, const std::string& body) {
+    return http_request(server_.http_port(), "POST", "/api/v1/tenants/acme/users", body,
+                        {{"Authorization", "Bearer " + bearer}});
+  };
+  HttpResponse made = post(
+      boss, R"({"username": "layla", "role": "agent", "password": "layla-password", "name": "L"})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  EXPECT_EQ(post(boss, R"({"username": "layla", "role": "agent", "password": "pass-word"})").status,
+            409);
+  struct Bad {
+    std::string body;
+    int status;
+    std::string field;
+  };
+  for (const Bad& b : std::vector<Bad>{
+           {R"({"username": "x y", "role": "agent", "password": "long-enough"})", 400, "username"},
+           {R"({"username": "xy", "role": "boss", "password": "long-enough"})", 400, "role"},
+           {R"({"username": "xy", "role": "admin", "password": "long-enough"})", 400, "role"},
+           {R"({"username": "xy", "role": "agent", "password": "short"})", 400, "password"},
+           {R"({"username": "xy", "role": "agent"})", 400, "password"},
+           {R"({"username": 5, "role": "agent", "password": "long-enough"})", 400, "username"},
+       }) {
+    HttpResponse r = post(boss, b.body);
+    EXPECT_EQ(r.status, b.status) << b.body << " -> " << r.body;
+    if (r.status == 400) {
+      EXPECT_EQ(nlohmann::json::parse(r.body)["field"], b.field) << b.body;
+    }
+  }
+  EXPECT_EQ(post(boss, R"({"username": "m2", "role": "manager", "password": "long-enough"})").status,
+            403)
+      << "only an admin makes managers";
+  const std::string root = token("", "root");
+  EXPECT_EQ(post(root, R"({"username": "m2", "role": "manager", "password": "long-enough"})").status,
+            201);
+  auto list = get("/api/v1/tenants/acme/users", boss);
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(list.body.find("argon2"), std::string::npos) << "no hashes in a list";
+  auto users = nlohmann::json::parse(list.body)["users"];
+  std::vector<std::string> names;
+  for (const auto& u : users) names.push_back(u["username"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"boss", "layla", "m2"}));
+  EXPECT_EQ(login("acme", "layla", "layla-password").status, 200) << "the new user signs in";
 }
 
 // Agents set their own status (an agent user's name is the extension); supervisors set anyone's

@@ -112,7 +112,7 @@ TEST_F(CliUser, BadInputIsRefusedWithAReason) {
       {{"--tenant", "acme", "--username", "x", "--role", "admin"}, "password1", 2,
        "--tenant: an admin belongs to no tenant"},
       {{"--tenant", "acme", "--username", "x", "--role", "agent"}, "short", 2,
-       "a password needs at least 8 characters"},
+       "password: a password needs at least 8 characters"},
   };
   for (const Case& c : cases) {
     auto o = add(c.args, c.password);
