@@ -1,7 +1,9 @@
 #include "app/api_routes.h"
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "api/http.h"
@@ -332,6 +334,86 @@ Response add_user(const ApiContext& ctx, const Request& req) {
   return json_ok({{"username", u->username}, {"role", u->role}, {"name", u->display_name}}, 201);
 }
 
+// A caller's number as the records keep it: digits, + * # and at most 32 of them.
+bool valid_number(const std::string& n) {
+  if (n.empty() || n.size() > 32) return false;
+  for (char ch : n) {
+    if (!(std::isdigit(static_cast<unsigned char>(ch)) || ch == '+' || ch == '*' || ch == '#')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// What the center knows of a number, and its last 20 contacts (newest first).
+Response get_customer(const ApiContext& ctx, const Request& req) {
+  const std::string& tenant = req.params.at("tenant");
+  const std::string& number = req.params.at("number");
+  if (!valid_number(number)) return api::json_error(400, "expected digits, + * or #", "number");
+  auto c = ctx.store->find_customer(tenant, number);
+  store::Query q;
+  q.tenant = tenant;
+  auto rows = ctx.store->interactions(q);
+  if (!c || !rows) return api::json_error(500, "internal error");
+  json history = json::array();
+  for (auto it = rows->rbegin(); it != rows->rend() && history.size() < 20; ++it) {
+    if (it->caller != number) continue;
+    history.push_back({{"id", it->id},
+                       {"started_at", store::format_time(it->started_at)},
+                       {"queue", it->queue},
+                       {"agent", it->agent},
+                       {"result", it->result}});
+  }
+  json out = {{"number", number}, {"known", c->has_value()}, {"history", history}};
+  if (c->has_value()) {
+    out["name"] = (*c)->name;
+    out["notes"] = (*c)->notes;
+    out["tags"] = (*c)->tags;
+    out["updated_at"] = store::format_time((*c)->updated_at);
+    out["updated_by"] = (*c)->updated_by;
+  }
+  return json_ok(out);
+}
+
+// {name, notes, tags}: name up to 200 characters, notes up to 4,000, up to 20 tags of up to 40
+// characters without line breaks.
+Response put_customer(const ApiContext& ctx, const Request& req) {
+  const std::string& number = req.params.at("number");
+  if (!valid_number(number)) return api::json_error(400, "expected digits, + * or #", "number");
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) return api::json_error(400, "the body must be a JSON object");
+  store::CustomerRecord c;
+  c.tenant = req.params.at("tenant");
+  c.number = number;
+  for (auto [field, limit, target] : {std::tuple{"name", size_t{200}, &c.name},
+                                      std::tuple{"notes", size_t{4000}, &c.notes}}) {
+    if (!body.contains(field)) continue;
+    if (!body[field].is_string() || body[field].get<std::string>().size() > limit) {
+      return api::json_error(400, "expected a string of at most " + std::to_string(limit) +
+                                      " bytes", field);
+    }
+    *target = body[field].get<std::string>();
+  }
+  if (body.contains("tags")) {
+    if (!body["tags"].is_array() || body["tags"].size() > 20) {
+      return api::json_error(400, "expected a list of at most 20 tags", "tags");
+    }
+    for (const json& t : body["tags"]) {
+      if (!t.is_string() || t.get<std::string>().empty() || t.get<std::string>().size() > 40 ||
+          t.get<std::string>().find_first_of("\r\n") != std::string::npos) {
+        return api::json_error(400, "a tag is 1 to 40 bytes on one line", "tags");
+      }
+      c.tags.push_back(t.get<std::string>());
+    }
+  }
+  c.updated_at = now();
+  c.updated_by = req.principal->username;
+  if (Status s = ctx.store->save_customer(c); !s) return api::json_error(500, "internal error");
+  ctx.store->save_audit({c.updated_at, c.tenant, c.updated_by, req.remote_address,
+                         "customer.save", number});
+  return json_ok({{"number", number}, {"name", c.name}, {"notes", c.notes}, {"tags", c.tags}});
+}
+
 Response metrics(const ApiContext& ctx) {
   const server::ServerStats s = ctx.server->stats();
   Response r;
@@ -395,6 +477,13 @@ std::shared_ptr<const api::Router> build_api_routes(const ApiContext& ctx) {
   add({"POST", "/api/v1/tenants/{tenant}/users", api::Scope::kTenant,
        {Role::kAdmin, Role::kManager}, [ctx](const Request& req) { return add_user(ctx, req); },
        "Make a user: {username, role, password, name}"});
+  add({"GET", "/api/v1/tenants/{tenant}/customers/{number}", api::Scope::kTenant, everyone,
+       [ctx](const Request& req) { return get_customer(ctx, req); },
+       "What the center knows of a caller's number, and its last 20 contacts"});
+  add({"PUT", "/api/v1/tenants/{tenant}/customers/{number}", api::Scope::kTenant,
+       {Role::kAdmin, Role::kManager, Role::kSupervisor, Role::kAgent},
+       [ctx](const Request& req) { return put_customer(ctx, req); },
+       "Save a caller's name, notes and tags"});
   add({"GET", "/metrics", api::Scope::kServer, {Role::kAdmin},
        [ctx](const Request&) { return metrics(ctx); }, "Prometheus metrics of the server"});
   std::weak_ptr<api::Router> weak = router;

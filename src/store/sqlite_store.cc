@@ -125,6 +125,19 @@ CREATE TABLE api_tokens (
   created_at TEXT NOT NULL
 );
 )sql",
+    // 7: customers by number.
+    R"sql(
+CREATE TABLE customers (
+  tenant TEXT NOT NULL,
+  number TEXT NOT NULL,
+  name TEXT NOT NULL,
+  notes TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  updated_by TEXT NOT NULL,
+  PRIMARY KEY (tenant, number)
+);
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -272,6 +285,50 @@ class SqliteStore final : public Store {
     }
     if (rc != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(db));
     return out;
+  }
+
+  Status save_customer(const CustomerRecord& c) override {
+    std::lock_guard<std::mutex> lock(accounts_mu_);
+    sqlite3* db = accounts_.get();
+    auto st = prepare(db, "INSERT OR REPLACE INTO customers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    if (!st) return st.status();
+    std::string tags;  // one per line: tags hold no line breaks (the API refuses them)
+    for (const std::string& t : c.tags) tags += t + "\n";
+    const std::string fields[] = {c.tenant, c.number, c.name, c.notes, tags,
+                                  format_time(c.updated_at), c.updated_by};
+    for (int i = 0; i < 7; ++i) bind(st->get(), i + 1, fields[i]);
+    if (sqlite3_step(st->get()) != SQLITE_DONE) {
+      return Status::error(path_ + ": saving customer " + c.number + ": " + sqlite3_errmsg(db));
+    }
+    return Status::ok();
+  }
+
+  Result<std::optional<CustomerRecord>> find_customer(const std::string& tenant,
+                                                      const std::string& number) override {
+    std::lock_guard<std::mutex> lock(accounts_mu_);
+    sqlite3* db = accounts_.get();
+    auto st = prepare(db,
+                      "SELECT tenant, number, name, notes, tags, updated_at, updated_by FROM "
+                      "customers WHERE tenant = ?1 AND number = ?2");
+    if (!st) return st.status();
+    sqlite3_stmt* s = st->get();
+    bind(s, 1, tenant);
+    bind(s, 2, number);
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::optional<CustomerRecord>();
+    if (rc != SQLITE_ROW) return Status::error(path_ + ": " + sqlite3_errmsg(db));
+    CustomerRecord c;
+    c.tenant = column(s, 0);
+    c.number = column(s, 1);
+    c.name = column(s, 2);
+    c.notes = column(s, 3);
+    const std::string tags = column(s, 4);
+    for (size_t at = 0, nl; (nl = tags.find('\n', at)) != std::string::npos; at = nl + 1) {
+      c.tags.push_back(tags.substr(at, nl - at));
+    }
+    if (auto t = parse_time(column(s, 5))) c.updated_at = *t;
+    c.updated_by = column(s, 6);
+    return std::optional<CustomerRecord>(std::move(c));
   }
 
   Status add_api_token(const ApiTokenRecord& t) override {

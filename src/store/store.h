@@ -105,6 +105,17 @@ struct ApiTokenRecord {
   TimePoint created_at;
 };
 
+// What the center knows of a caller, by number: shown to the agent when the caller rings.
+struct CustomerRecord {
+  std::string tenant;
+  std::string number;
+  std::string name;
+  std::string notes;
+  std::vector<std::string> tags;
+  TimePoint updated_at;
+  std::string updated_by;
+};
+
 // Who changed what, when, from where: configuration, accounts, other people's state.
 struct AuditRecord {
   TimePoint at;
@@ -147,6 +158,10 @@ class Store {
                                                       const std::string& username) = 0;
   virtual Result<std::vector<UserRecord>> list_users(const std::string& tenant) = 0;  // by name
   virtual Status add_api_token(const ApiTokenRecord& t) = 0;
+  // Customers: written at once (replacing the number's record), read by number.
+  virtual Status save_customer(const CustomerRecord& c) = 0;
+  virtual Result<std::optional<CustomerRecord>> find_customer(const std::string& tenant,
+                                                              const std::string& number) = 0;
   virtual Result<std::optional<ApiTokenRecord>> find_api_token(const std::string& token_hash) = 0;
 };
 

@@ -266,6 +266,40 @@ TEST_F(ApiTest, LiveViewAndInteractionsFollowTheCalls) {
   EXPECT_EQ(get(target, token("acme", "1002")).status, 403) << "agents do not hear recordings";
   add_user("beta", "lina", "supervisor");
   EXPECT_EQ(get(target, token("beta", "lina")).status, 404);
+
+  // The caller's number: unknown at first, with the contact in its history; then named by the
+  // supervisor, as the agent's screen will show it.
+  const std::string customer = "/api/v1/tenants/acme/customers/5551234";
+  auto before = nlohmann::json::parse(get(customer, bearer).body);
+  EXPECT_EQ(before["known"], false);
+  ASSERT_EQ(before["history"].size(), 1u) << before.dump(2);
+  EXPECT_EQ(before["history"][0]["agent"], "1001");
+  auto put = [&](const std::string& who, const std::string& body) {
+    return http_request(server_.http_port(), "PUT", customer, body,
+                        {{"Authorization", "Bearer " + who}});
+  };
+  EXPECT_EQ(put(bearer, R"({"name": "Maryam", "notes": "called about an order", "tags": ["vip"]})")
+                .status,
+            200);
+  auto after = nlohmann::json::parse(get(customer, bearer).body);
+  EXPECT_EQ(after["known"], true);
+  EXPECT_EQ(after["name"], "Maryam");
+  EXPECT_EQ(after["tags"], nlohmann::json::array({"vip"}));
+  EXPECT_EQ(after["updated_by"], "sara");
+  HttpResponse bad_tags = put(bearer, R"({"tags": ["two\nlines"]})");
+  EXPECT_EQ(bad_tags.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(bad_tags.body)["field"], "tags");
+  HttpResponse bad_number = get("/api/v1/tenants/acme/customers/abc", bearer);
+  EXPECT_EQ(bad_number.status, 400);
+  add_user("acme", "ana", "analyst");
+  EXPECT_EQ(put(token("acme", "ana"), R"({"name": "x"})").status, 403) << "analysts only read";
+  EXPECT_EQ(get(customer, token("acme", "ana")).status, 200);
+  EXPECT_EQ(get("/api/v1/tenants/beta/customers/5551234", token("beta", "lina")).status, 200)
+      << "beta's own (empty) view of the number";
+  auto at_beta = nlohmann::json::parse(
+      get("/api/v1/tenants/beta/customers/5551234", token("beta", "lina")).body);
+  EXPECT_EQ(at_beta["known"], false) << "acme's customer is not beta's";
+  EXPECT_TRUE(at_beta["history"].empty()) << "nor are acme's contacts";
 }
 
 // Managers make the tenant's users through the API; bad input names the field; the list never

@@ -215,6 +215,26 @@ TEST_F(StoreTest, UsersAreUniquePerTenantAndAuditIsKept) {
   EXPECT_EQ((*audit)[0].actor, "cli");
 }
 
+TEST_F(StoreTest, CustomersByTenantAndNumber) {
+  auto s = open_sqlite(db_path());
+  ASSERT_TRUE(s.is_ok()) << s.message();
+  CustomerRecord c{"acme", "09121234567", "Maryam", "prefers Persian", {"vip", "retail"},
+                   kEpoch + 24h * 20000, "sara"};
+  ASSERT_TRUE((*s)->save_customer(c).is_ok());
+  auto found = (*s)->find_customer("acme", "09121234567");
+  ASSERT_TRUE(found.is_ok() && found->has_value());
+  EXPECT_EQ((*found)->name, "Maryam");
+  EXPECT_EQ((*found)->tags, (std::vector<std::string>{"vip", "retail"}));
+  EXPECT_EQ((*found)->updated_by, "sara");
+  EXPECT_FALSE((*s)->find_customer("beta", "09121234567").value().has_value());
+  c.tags.clear();
+  c.name = "Maryam K.";
+  ASSERT_TRUE((*s)->save_customer(c).is_ok());
+  found = (*s)->find_customer("acme", "09121234567");
+  EXPECT_EQ((*found)->name, "Maryam K.");
+  EXPECT_TRUE((*found)->tags.empty());
+}
+
 TEST_F(StoreTest, NotADatabaseIsAClearError) {
   std::filesystem::create_directories(dir_);
   const std::string path = (dir_ / "junk.db").string();
