@@ -146,19 +146,20 @@ Response interactions(const ApiContext& ctx, const Request& req) {
   if (!limit) return api::json_error(400, "expected an integer from 1 to 1000", "limit");
   const auto offset = number("offset", 0, 0, 1'000'000);
   if (!offset) return api::json_error(400, "expected an integer from 0 to 1000000", "offset");
+  auto exact = [&](const char* name) {
+    std::string v = get(name);
+    return v.empty() ? std::optional<std::string>() : std::optional<std::string>(v);
+  };
+  q.queue = exact("queue");
+  q.agent = exact("agent");
+  q.caller = exact("caller");
+  q.result = exact("result");
+  q.offset = static_cast<size_t>(*offset);
+  q.limit = static_cast<size_t>(*limit);
   auto rows = ctx.store->interactions(q);
   if (!rows) return api::json_error(500, "internal error");
   json out = json::array();
-  long skipped = 0;
   for (const store::InteractionRecord& r : *rows) {
-    if ((!get("queue").empty() && r.queue != get("queue")) ||
-        (!get("agent").empty() && r.agent != get("agent")) ||
-        (!get("caller").empty() && r.caller != get("caller")) ||
-        (!get("result").empty() && r.result != get("result"))) {
-      continue;
-    }
-    if (skipped++ < *offset) continue;
-    if (static_cast<long>(out.size()) >= *limit) break;
     out.push_back({{"id", r.id},
                    {"caller", r.caller},
                    {"called", r.called},
@@ -353,16 +354,18 @@ Response get_customer(const ApiContext& ctx, const Request& req) {
   auto c = ctx.store->find_customer(tenant, number);
   store::Query q;
   q.tenant = tenant;
+  q.caller = number;
+  q.newest_first = true;
+  q.limit = 20;
   auto rows = ctx.store->interactions(q);
   if (!c || !rows) return api::json_error(500, "internal error");
   json history = json::array();
-  for (auto it = rows->rbegin(); it != rows->rend() && history.size() < 20; ++it) {
-    if (it->caller != number) continue;
-    history.push_back({{"id", it->id},
-                       {"started_at", store::format_time(it->started_at)},
-                       {"queue", it->queue},
-                       {"agent", it->agent},
-                       {"result", it->result}});
+  for (const store::InteractionRecord& r : *rows) {
+    history.push_back({{"id", r.id},
+                       {"started_at", store::format_time(r.started_at)},
+                       {"queue", r.queue},
+                       {"agent", r.agent},
+                       {"result", r.result}});
   }
   json out = {{"number", number}, {"known", c->has_value()}, {"history", history}};
   if (c->has_value()) {

@@ -1092,7 +1092,9 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     if (!c.queued) return;
     c.queued = false;
     c.wait += wall_now() - c.queued_at;
-    if (!standing_offer(c).empty()) c.ring = wall_now() - c.offered_at.at(standing_offer(c).front());
+    if (const auto ringing = standing_offer(c); !ringing.empty()) {
+      c.ring = wall_now() - c.offered_at.at(ringing.front());
+    }
     if (TenantRuntime* rt = runtime_of(c)) {
       auto standing = rt->router->standing(c.task, wall_now());
       c.event("abandoned", standing ? "position " + std::to_string(standing->position) + ", waited " +

@@ -405,12 +405,22 @@ class SqliteStore final : public Store {
                       "answered_at, ended_at, flow, ivr_path, result, ended_by, queue, agent, "
                       "recording, reason, transfer_target, wait_ms, ring_ms, talk_ms, hold_ms, hold_count, "
                       "transfers FROM interactions WHERE (?1 IS NULL OR tenant = ?1) "
-                      "AND (?2 IS NULL OR started_at >= ?2) ORDER BY started_at, id LIMIT ?3");
+                      "AND (?2 IS NULL OR started_at >= ?2) AND (?4 IS NULL OR caller = ?4) "
+                      "AND (?5 IS NULL OR queue = ?5) AND (?6 IS NULL OR agent = ?6) "
+                      "AND (?7 IS NULL OR result = ?7) ORDER BY "
+                      "CASE WHEN ?8 THEN started_at END DESC, CASE WHEN ?8 THEN id END DESC, "
+                      "started_at, id LIMIT ?3 OFFSET ?9");
     if (!st) return st.status();
     sqlite3_stmt* s = st->get();
     if (q.tenant) bind(s, 1, *q.tenant);
     if (q.since) bind(s, 2, format_time(*q.since));
     sqlite3_bind_int64(s, 3, static_cast<int64_t>(q.limit));
+    const std::optional<std::string>* exact[] = {&q.caller, &q.queue, &q.agent, &q.result};
+    for (int i = 0; i < 4; ++i) {
+      if (*exact[i]) bind(s, 4 + i, **exact[i]);
+    }
+    sqlite3_bind_int(s, 8, q.newest_first ? 1 : 0);
+    sqlite3_bind_int64(s, 9, static_cast<int64_t>(q.offset));
     std::vector<InteractionRecord> out;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {

@@ -129,7 +129,11 @@ struct AuditRecord {
 struct Query {
   std::optional<std::string> tenant;
   std::optional<TimePoint> since;  // started_at (interactions) / at (voicemails, agent events)
-  std::optional<std::string> agent;  // agent events only: this extension
+  std::optional<std::string> agent;  // this extension (interactions, agent events)
+  // Interactions only: these exact values, newest first when asked, `offset` rows skipped.
+  std::optional<std::string> caller, queue, result;
+  bool newest_first = false;
+  size_t offset = 0;
   size_t limit = 10000;
 };
 
