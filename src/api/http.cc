@@ -213,10 +213,30 @@ Status Router::add(Route route) {
   }
   routes_.push_back(std::move(route));
   segments_.push_back(std::move(segments));
+  openers_.emplace_back();
   return Status::ok();
 }
 
-Response Router::dispatch(Request& req) const {
+Status Router::add_websocket(Route route, WebSocketOpener opener) {
+  if (route.method != "GET") {
+    return Status::error(route.method + " " + route.pattern + ": a WebSocket route is a GET");
+  }
+  if (!opener) return Status::error("GET " + route.pattern + ": the WebSocket route has no opener");
+  if (Status s = add(std::move(route)); !s) return s;
+  openers_.back() = std::move(opener);
+  return Status::ok();
+}
+
+const WebSocketOpener* Router::websocket(const Route& route) const {
+  if (routes_.empty() || &route < routes_.data() || &route >= routes_.data() + routes_.size()) {
+    return nullptr;
+  }
+  const WebSocketOpener& o = openers_[static_cast<size_t>(&route - routes_.data())];
+  return o ? &o : nullptr;
+}
+
+Response Router::dispatch(Request& req, const Route** matched) const {
+  if (matched != nullptr) *matched = nullptr;
   const std::vector<std::string_view> parts =
       req.path.empty() || req.path[0] != '/' ? std::vector<std::string_view>{std::string_view()}
                                              : split_path(req.path);
@@ -276,6 +296,7 @@ Response Router::dispatch(Request& req) const {
     }
   }
 
+  if (matched != nullptr) *matched = &route;
   try {
     return route.handler(req);
   } catch (const std::exception& e) {

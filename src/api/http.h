@@ -77,6 +77,27 @@ struct Target {
 };
 Result<Target> parse_target(std::string_view target);
 
+// A WebSocket connection as a route's handler sees it, once upgraded.
+class WebSocketPeer {
+ public:
+  virtual ~WebSocketPeer() = default;
+  // Queues one text message; thread-safe, never blocks. A peer that lets more than
+  // kMaxUnsent messages pile up unsent (a client that does not read) is closed.
+  virtual void send(std::shared_ptr<const std::string> text) = 0;
+  virtual void close() = 0;  // thread-safe; on_close follows
+  static constexpr size_t kMaxUnsent = 1000;
+};
+// What a WebSocket route does with its connection; both run on an I/O thread, one at a time.
+struct WebSocketHandlers {
+  std::function<void(std::string_view text)> on_message;  // each text message (at most 64 KiB)
+  std::function<void()> on_close;                         // once, however the connection ended
+};
+
+// The file a GET of `path` finds under `dir` (the web UI; see HttpConfig::static_dir), with its
+// content type: the file itself, else dir/index.html for a path whose last segment has no '.'
+// (the page's own routes). Nullopt when there is none or `path` would leave `dir`.
+std::optional<Response> static_file(const std::string& dir, const std::string& path);
+
 enum class Scope : uint8_t {
   kPublic,  // no principal needed (login, health, the OpenAPI document)
   kServer,  // any authenticated principal whose role is listed
@@ -95,6 +116,10 @@ struct Route {
   std::string summary;  // one line for the OpenAPI document
 };
 
+// Opens a WebSocket endpoint's connection: called once the handshake is done.
+using WebSocketOpener =
+    std::function<WebSocketHandlers(std::shared_ptr<WebSocketPeer>, const Request&)>;
+
 // The route table. Immutable once shared; see the thread rules above.
 class Router {
  public:
@@ -104,6 +129,13 @@ class Router {
   // do not count: /a/{x} and /a/{y} are the same route), a kTenant route without {tenant}, roles
   // on a kPublic route or none on another, a missing handler.
   Status add(Route route);
+  // Adds a WebSocket endpoint (method GET), checked as add() does: when its handler answers 101
+  // to an upgrade request, the server completes the handshake and calls `opener` with the
+  // connection. The handler decides (after the policy) whether to accept; a 101 to a request that
+  // is not an upgrade becomes 426.
+  Status add_websocket(Route route, WebSocketOpener opener);
+  // The opener of a route dispatch() matched; null for a plain route.
+  const WebSocketOpener* websocket(const Route& route) const;
 
   // Answers a request: sets req.params and runs the matching route's handler, or refuses with
   // json_error: 404 no route matches the path (or, for kTenant, the principal belongs to another
@@ -112,7 +144,8 @@ class Router {
   // the most specific wins (a literal segment beats a parameter, left to right). A handler that
   // throws gives 500 with a generic message (the exception is logged, never sent): this is the
   // one place handlers' exceptions are caught.
-  Response dispatch(Request& req) const;
+  // `matched`, when given, is set to the route whose handler ran (null when none did).
+  Response dispatch(Request& req, const Route** matched = nullptr) const;
 
   // An OpenAPI 3.0 document with every route: path, method, summary, path parameters, and the
   // scope and roles as the extensions x-tamas-scope and x-tamas-roles.
@@ -127,6 +160,7 @@ class Router {
   };
   std::vector<Route> routes_;
   std::vector<std::vector<Segment>> segments_;  // parallel to routes_
+  std::vector<WebSocketOpener> openers_;         // parallel to routes_
 };
 
 struct HttpConfig {
@@ -139,6 +173,10 @@ struct HttpConfig {
   // writing a response.
   std::chrono::milliseconds read_timeout{10'000};
   int threads = 1;  // I/O threads, each running handlers
+  // Files served for GET and HEAD of paths outside /api/ that no route has (the web UI): a file
+  // under this folder by its path, else index.html (the page's own routes, like /agent). Empty:
+  // none.
+  std::string static_dir;
 };
 
 class HttpServer {

@@ -25,8 +25,12 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <atomic>
 #include <cctype>
 #include <chrono>
+#include <deque>
 #include <cstdio>
 #include <exception>
 #include <optional>
@@ -41,6 +45,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
@@ -77,6 +82,112 @@ std::string lower(std::string_view s) {
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
+
+// A WebSocket connection after the upgrade. Runs on the strand its HTTP session had: one read
+// outstanding at a time and one write, the queue of unsent messages between them.
+class WsSession final : public WebSocketPeer, public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(tcp::socket socket, std::string remote)
+      : ws_(std::move(socket)), remote_(std::move(remote)) {}
+  ~WsSession() override { finish(); }
+
+  using Opener = std::function<WebSocketHandlers(std::shared_ptr<WebSocketPeer>, const Request&)>;
+
+  void run(http::request<http::string_body> upgrade, Opener opener, Request req) {
+    beast::get_lowest_layer(ws_).expires_never();  // the websocket's own timeouts from now on
+    websocket::stream_base::timeout t;
+    t.handshake_timeout = std::chrono::seconds(10);
+    t.idle_timeout = std::chrono::seconds(40);  // a ping after 20 s of silence, closed after 40
+    t.keep_alive_pings = true;
+    ws_.set_option(t);
+    ws_.read_message_max(64 << 10);
+    auto self = shared_from_this();
+    auto request = std::make_shared<http::request<http::string_body>>(std::move(upgrade));
+    ws_.async_accept(*request, [self, request, opener = std::move(opener),
+                                req = std::move(req)](beast::error_code ec) mutable {
+      if (ec) return self->hang_up();
+      self->handlers_ = opener(self, req);
+      self->read();
+    });
+  }
+
+  void send(std::shared_ptr<const std::string> text) override {
+    if (unsent_.fetch_add(1) >= kMaxUnsent) {  // the client does not read: cut it off
+      unsent_.fetch_sub(1);
+      if (!overflowed_.exchange(true)) {
+        log::info("websocket client too slow, closed", {{"remote", remote_}});
+        close_hard();
+      }
+      return;
+    }
+    asio::post(ws_.get_executor(), [self = shared_from_this(), text = std::move(text)] {
+      self->queue_.push_back(text);
+      if (self->queue_.size() == 1) self->write();
+    });
+  }
+
+  void close() override {
+    asio::post(ws_.get_executor(), [self = shared_from_this()] {
+      if (self->closing_) return;
+      self->closing_ = true;
+      self->ws_.async_close(websocket::close_code::normal, [self](beast::error_code) {});
+    });
+  }
+
+ private:
+  void read() {
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->hang_up();
+      if (self->ws_.got_text() && self->handlers_.on_message) {
+        const auto data = self->buffer_.cdata();
+        self->handlers_.on_message(
+            std::string_view(static_cast<const char*>(data.data()), data.size()));
+      }
+      self->buffer_.consume(self->buffer_.size());
+      self->read();
+    });
+  }
+
+  void write() {
+    ws_.text(true);
+    ws_.async_write(asio::buffer(*queue_.front()),
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      self->queue_.pop_front();
+                      self->unsent_.fetch_sub(1);
+                      if (ec) return self->hang_up();
+                      if (!self->queue_.empty()) self->write();
+                    });
+  }
+
+  void close_hard() {
+    asio::post(ws_.get_executor(), [self = shared_from_this()] { self->hang_up(); });
+  }
+
+  // The connection is over (closed by either side, failed, or cut off).
+  void hang_up() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(ws_).close();
+    finish();
+  }
+
+  void finish() {
+    if (finished_) return;
+    finished_ = true;
+    if (handlers_.on_close) handlers_.on_close();
+    handlers_ = {};
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  std::string remote_;
+  beast::flat_buffer buffer_;
+  WebSocketHandlers handlers_;
+  std::deque<std::shared_ptr<const std::string>> queue_;  // on the strand
+  std::atomic<size_t> unsent_{0};
+  std::atomic<bool> overflowed_{false};
+  bool closing_ = false;
+  bool finished_ = false;
+};
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -193,8 +304,15 @@ class Session : public std::enable_shared_from_this<Session> {
         it->second += sv(field.value());
       }
     }
-    req.body = std::move(msg.body());
+    const bool upgrade = websocket::is_upgrade(msg);
+    if (upgrade) {
+      req.body = msg.body();  // the message is kept for the handshake
+    } else {
+      req.body = std::move(msg.body());
+    }
     req.remote_address = remote_;
+    const bool head = req.method == "HEAD";
+    if (head) req.method = "GET";  // answered as a GET, without the body
 
     Response res;
     bool ok = true;
@@ -209,13 +327,30 @@ class Session : public std::enable_shared_from_this<Session> {
         ok = false;
       }
     }
-    res = ok ? shared_->router->dispatch(req) : json_error(500, "internal error");
-    send(std::move(res), keep_alive, req.method, raw_path, version);
+    const Route* route = nullptr;
+    res = ok ? shared_->router->dispatch(req, &route) : json_error(500, "internal error");
+    if (res.status == 404 && route == nullptr && req.method == "GET" && !under_api(req.path)) {
+      if (auto file = static_file(config().static_dir, req.path)) res = std::move(*file);
+    }
+    if (res.status == 101) {
+      const WebSocketOpener* opener =
+          route != nullptr ? shared_->router->websocket(*route) : nullptr;
+      if (upgrade && opener != nullptr && !head) {
+        log::info("http", {{"method", "GET"}, {"path", raw_path}, {"status", "101"},
+                           {"remote", remote_}});
+        auto ws = std::make_shared<WsSession>(stream_.release_socket(), remote_);
+        ws->run(parser_->release(), *opener, std::move(req));
+        return;
+      }
+      res = json_error(426, "this path is a WebSocket: ask for an upgrade");
+      res.headers.emplace_back("Upgrade", "websocket");
+    }
+    send(std::move(res), keep_alive, head ? "HEAD" : req.method, raw_path, version, head);
   }
 
   // Writes `r` (with the security headers) and then reads the next request or closes.
   void send(Response r, bool keep_alive, const std::string& method, const std::string& path,
-            unsigned version) {
+            unsigned version, bool head = false) {
     if (r.status < 200 || r.status > 599 ||
         !std::all_of(r.headers.begin(), r.headers.end(), is_valid_header)) {
       log::error("http handler gave an invalid response",
@@ -229,9 +364,13 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!r.body.empty()) res->set(http::field::content_type, r.content_type);
     res->set("X-Content-Type-Options", "nosniff");
     if (under_api(path)) res->set(http::field::cache_control, "no-store");
-    res->body() = std::move(r.body);
     res->keep_alive(keep_alive);
-    res->prepare_payload();
+    if (head) {  // the length the GET would have, and no body
+      res->content_length(r.body.size());
+    } else {
+      res->body() = std::move(r.body);
+      res->prepare_payload();
+    }
 
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
     char duration[32];

@@ -1,6 +1,7 @@
 // `tamas serve`: the live server, with signals for drain (SIGTERM, SIGINT) and reload (SIGHUP).
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 
 #include "app/commands.h"
@@ -17,6 +18,18 @@
 
 namespace tamas::app {
 namespace {
+
+// The web UI's folder: --web-dir, else web/dist beside the folder of the binary (build/tamas in a
+// checkout), if it has been built; empty when there is none (the API is served all the same).
+std::string web_dir(const ServerOptions& opt) {
+  namespace fs = std::filesystem;
+  if (!opt.web_dir.empty()) return opt.web_dir;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  const fs::path dist = exe.parent_path().parent_path() / "web" / "dist";
+  return fs::exists(dist / "index.html", ec) ? dist.string() : "";
+}
 
 int run_serve(const ServerOptions& opt) {
   log::configure(opt.log_format == "json" ? log::Format::kJson : log::Format::kText,
@@ -56,6 +69,11 @@ int run_serve(const ServerOptions& opt) {
   hc.address = http.address;
   hc.port = http.port;
   hc.threads = 2;
+  hc.static_dir = web_dir(opt);
+  if (!hc.static_dir.empty() && !std::filesystem::exists(hc.static_dir + "/index.html")) {
+    std::cerr << "tamas serve: --web-dir: no index.html in " << hc.static_dir << "\n";
+    return 2;
+  }
   auto http_server = api::HttpServer::start(hc, build_api_routes(ctx),
                                             [ctx](api::Request& req) { authenticate(ctx, req); });
   if (!http_server) {
@@ -63,7 +81,8 @@ int run_serve(const ServerOptions& opt) {
               << http_server.message() << "\n";
     return 1;
   }
-  log::info("http", {{"listen", http.address + ":" + std::to_string((*http_server)->port())}});
+  log::info("http", {{"listen", http.address + ":" + std::to_string((*http_server)->port())},
+                     {"web", hc.static_dir.empty() ? "none" : hc.static_dir}});
 #else
   (void)http;
   (void)db_path;

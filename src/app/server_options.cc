@@ -34,6 +34,8 @@ void add_server_options(CLI::App& cmd, ServerOptions& opt, bool for_serving) {
   cmd.add_option("--sip-listen", opt.sip_listen, "SIP address and port, e.g. 127.0.0.1:5060");
   cmd.add_option("--rtp-ports", opt.rtp_ports, "RTP port range, e.g. 20000-29999");
   cmd.add_option("--http-listen", opt.http_listen, "HTTP address and port (web UI and API)");
+  cmd.add_option("--web-dir", opt.web_dir,
+                 "The web UI's files (default: web/dist beside the binary's folder, if built)");
   cmd.add_option("--log-format", opt.log_format, "text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
   cmd.add_option("--drain-timeout", opt.drain_text,

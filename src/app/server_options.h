@@ -23,6 +23,7 @@ struct ServerOptions {
   std::string sip_listen;   // ADDR:PORT
   std::string rtp_ports;    // A-B
   std::string http_listen;  // ADDR:PORT
+  std::string web_dir;      // the web UI's files; empty: web/dist beside the binary's folder
   std::string log_format = "text";
   std::string drain_text = "30s";
   Duration drain_timeout = std::chrono::seconds(30);
