@@ -7,7 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http.h"
+#include "app/live_stream.h"
 #include "auth/accounts.h"
+#include "config/config.h"
+#include "server/live_events.h"
 #include "auth/session.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -96,27 +99,9 @@ Response live(const ApiContext& ctx, const Request& req) {
   auto v = ctx.server->snapshot(req.params.at("tenant"), std::chrono::seconds(2));
   if (!v) return api::json_error(503, "the live view is not available now");
   json queues = json::array();
-  for (const server::QueueView& q : v->queues) {
-    queues.push_back({{"id", q.id},
-                      {"waiting", q.waiting},
-                      {"longest_wait_seconds", q.longest_wait_seconds},
-                      {"agents_logged_in", q.agents_logged_in},
-                      {"agents_available", q.agents_available},
-                      {"agents_idle", q.agents_idle},
-                      {"offered", q.offered},
-                      {"answered", q.answered},
-                      {"abandoned", q.abandoned},
-                      {"service_level", q.service_level},
-                      {"asa_seconds", q.asa_seconds}});
-  }
+  for (const server::QueueView& q : v->queues) queues.push_back(server::to_json(q));
   json agents = json::array();
-  for (const server::AgentView& a : v->agents) {
-    agents.push_back({{"extension", a.extension},
-                      {"status", a.status},
-                      {"state", a.state},
-                      {"reason", a.reason},
-                      {"seconds_in_state", a.seconds_in_state}});
-  }
+  for (const server::AgentView& a : v->agents) agents.push_back(server::to_json(a));
   return json_ok({{"tenant", v->tenant}, {"calls", v->calls}, {"queues", queues}, {"agents", agents}});
 }
 
@@ -171,7 +156,11 @@ Response interactions(const ApiContext& ctx, const Request& req) {
                    {"result", r.result},
                    {"wait_seconds", to_seconds(r.wait)},
                    {"talk_seconds", to_seconds(r.talk)},
-                   {"transfers", r.transfers}});
+                   {"transfers", r.transfers},
+                   {"hold_seconds", to_seconds(r.hold)},
+                   {"disposition", r.disposition},
+                   {"wrapup_notes", r.wrapup_notes},
+                   {"wrapped_up_by", r.wrapped_up_by}});
   }
   return json_ok({{"interactions", out}, {"offset", *offset}, {"limit", *limit}});
 }
@@ -417,6 +406,185 @@ Response put_customer(const ApiContext& ctx, const Request& req) {
   return json_ok({{"number", number}, {"name", c.name}, {"notes", c.notes}, {"tags", c.tags}});
 }
 
+// ---- the live stream ----
+
+// A browser's upgrade must come from a page of this server: a cookie alone must not open another
+// site's page a stream (cross-site WebSocket hijacking). Clients that send no Origin are not
+// browsers.
+bool same_origin(const Request& req) {
+  const std::string origin = header(req, "origin");
+  if (origin.empty()) return true;
+  const std::string host = header(req, "host");
+  return !host.empty() && (origin == "http://" + host || origin == "https://" + host);
+}
+
+Response stream_check(const ApiContext& ctx, const Request& req, const std::string& tenant) {
+  if (ctx.hub == nullptr) return api::json_error(503, "the live stream is not available");
+  if (tenant.empty()) {
+    return api::json_error(400, "an admin names the tenant: /api/v1/tenants/{tenant}/stream");
+  }
+  if (!same_origin(req)) return api::json_error(403, "the stream opens only from this server's pages");
+  Response r;
+  r.status = 101;
+  return r;
+}
+
+api::WebSocketOpener stream_opener(const ApiContext& ctx, bool own_tenant) {
+  return [ctx, own_tenant](std::shared_ptr<api::WebSocketPeer> peer, const Request& req) {
+    const std::string tenant = own_tenant ? req.principal->tenant : req.params.at("tenant");
+    return ctx.hub->open(std::move(peer), *req.principal, tenant);
+  };
+}
+
+// ---- the agent's contact ----
+
+// Agents act on their own extension only; supervisors and up on anyone's of the tenant.
+std::optional<Response> not_own(const Request& req) {
+  if (req.principal->role == Role::kAgent && req.principal->username != req.params.at("agent")) {
+    return api::json_error(403, "an agent may act only on their own contact");
+  }
+  return std::nullopt;
+}
+
+json contact_json(const server::ContactView& c) {
+  return {{"id", c.id},
+          {"caller", c.caller},
+          {"called", c.called},
+          {"queue", c.queue},
+          {"agent", c.agent},
+          {"ivr_path", c.ivr_path},
+          {"state", c.state},
+          {"since", store::format_time(c.since)},
+          {"dispositions", c.dispositions},
+          {"script", c.script}};
+}
+
+Response contact(const ApiContext& ctx, const Request& req, server::ContactAction action) {
+  if (auto no = not_own(req)) return *no;
+  server::ContactRequest cr;
+  cr.action = action;
+  if (action == server::ContactAction::kTransfer || action == server::ContactAction::kWrapUp) {
+    json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object()) return api::json_error(400, "the body must be a JSON object");
+    if (action == server::ContactAction::kTransfer) {
+      if (!body.contains("to") || !body["to"].is_string() || body["to"].get<std::string>().empty() ||
+          body["to"].get<std::string>().size() > 100) {
+        return api::json_error(400, "expected an extension, queue:ID or a number", "to");
+      }
+      cr.target = body["to"];
+    } else {
+      for (auto [field, limit, target] : {std::tuple{"disposition", size_t{100}, &cr.disposition},
+                                          std::tuple{"notes", size_t{4000}, &cr.notes}}) {
+        if (!body.contains(field)) continue;
+        if (!body[field].is_string() || body[field].get<std::string>().size() > limit) {
+          return api::json_error(400, "expected a string of at most " + std::to_string(limit) +
+                                          " bytes", field);
+        }
+        *target = body[field].get<std::string>();
+      }
+    }
+  }
+  const std::string& tenant = req.params.at("tenant");
+  const std::string& agent = req.params.at("agent");
+  server::ContactAnswer a = ctx.server->agent_contact(tenant, agent, cr, std::chrono::seconds(2));
+  if (a.status != 200) return api::json_error(a.status, a.error, a.field);
+  if (action != server::ContactAction::kGet) {
+    static const char* kNames[] = {"get", "hangup", "hold", "resume", "transfer", "wrapup"};
+    std::string detail = agent + ": " + a.contact.id;
+    if (!cr.target.empty()) detail += " to " + cr.target;
+    if (!cr.disposition.empty()) detail += " (" + cr.disposition + ")";
+    ctx.store->save_audit({now(), tenant, req.principal->username, req.remote_address,
+                           std::string("contact.") + kNames[static_cast<int>(action)], detail});
+  }
+  return json_ok(contact_json(a.contact));
+}
+
+// ---- the tenant's set-up ----
+
+const config::TenantConfig* tenant_config(const std::shared_ptr<const config::ServerConfig>& cfg,
+                                          const std::string& tenant) {
+  for (const config::TenantConfig& t : cfg->tenants) {
+    if (t.id == tenant) return &t;
+  }
+  return nullptr;
+}
+
+Response queues(const ApiContext& ctx, const Request& req) {
+  const auto cfg = ctx.server->configuration();
+  const config::TenantConfig* t = tenant_config(cfg, req.params.at("tenant"));
+  if (t == nullptr) return api::json_error(404, "not found");
+  json out = json::array();
+  for (const config::QueueSpec& q : t->queues) {
+    out.push_back({{"id", q.id},
+                   {"strategy", std::string(core::to_string(q.routing.strategy))},
+                   {"service_level",
+                    {{"target", q.sl_target},
+                     {"threshold_seconds", to_seconds(q.routing.sl_threshold)}}},
+                   {"wrap_up_seconds", to_seconds(q.routing.wrap_up)},
+                   {"ring_timeout_seconds", to_seconds(q.routing.ring_timeout)},
+                   {"dispositions", q.dispositions},
+                   {"script", q.script}});
+  }
+  return json_ok({{"queues", out}, {"break_reasons", t->break_reasons}});
+}
+
+Response agents(const ApiContext& ctx, const Request& req) {
+  const auto cfg = ctx.server->configuration();
+  const config::TenantConfig* t = tenant_config(cfg, req.params.at("tenant"));
+  if (t == nullptr) return api::json_error(404, "not found");
+  json out = json::array();
+  for (const config::AgentSpec& a : t->agents) {
+    json skills = json::object();
+    for (const auto& [skill, level] : a.skills) skills[skill] = level;
+    json memberships = json::array();
+    for (const config::AgentMembershipSpec& m : a.queues) {
+      memberships.push_back({{"queue", m.queue}, {"tier", m.tier}});
+    }
+    out.push_back({{"extension", a.extension}, {"name", a.name}, {"skills", skills},
+                   {"queues", memberships}});
+  }
+  return json_ok({{"agents", out}});
+}
+
+// The agent's own figures since midnight in the tenant's time zone.
+Response today(const ApiContext& ctx, const Request& req) {
+  if (auto no = not_own(req)) return *no;
+  const auto cfg = ctx.server->configuration();
+  const config::TenantConfig* t = tenant_config(cfg, req.params.at("tenant"));
+  if (t == nullptr) return api::json_error(404, "not found");
+  const std::string& agent = req.params.at("agent");
+  if (t->find_agent(agent) == nullptr) return api::json_error(404, "no agent '" + agent + "'");
+  const TimePoint n = now();
+  const Duration offset = t->zone_offsets.offset_at(n);
+  const auto local_midnight =
+      std::chrono::floor<std::chrono::days>(n + offset).time_since_epoch();
+  store::Query q;
+  q.tenant = t->id;
+  q.agent = agent;
+  q.since = TimePoint(std::chrono::duration_cast<Duration>(local_midnight) - offset);
+  q.limit = 100000;
+  auto rows = ctx.store->interactions(q);
+  if (!rows) return api::json_error(500, "internal error");
+  uint64_t answered = 0, missed = 0;
+  Duration talk{}, hold{};
+  for (const store::InteractionRecord& r : *rows) {
+    if (r.talk > Duration{}) {
+      answered++;
+      talk += r.talk;
+      hold += r.hold;
+    } else {
+      missed++;
+    }
+  }
+  return json_ok({{"agent", agent},
+                  {"since", store::format_time(*q.since)},
+                  {"answered", answered},
+                  {"not_answered", missed},
+                  {"talk_seconds", to_seconds(talk)},
+                  {"hold_seconds", to_seconds(hold)},
+                  {"average_talk_seconds", answered ? to_seconds(talk) / static_cast<double>(answered) : 0.0}});
+}
+
 Response metrics(const ApiContext& ctx) {
   const server::ServerStats s = ctx.server->stats();
   Response r;
@@ -487,6 +655,43 @@ std::shared_ptr<const api::Router> build_api_routes(const ApiContext& ctx) {
        {Role::kAdmin, Role::kManager, Role::kSupervisor, Role::kAgent},
        [ctx](const Request& req) { return put_customer(ctx, req); },
        "Save a caller's name, notes and tags"});
+  auto add_ws = [&](api::Route r, api::WebSocketOpener o) {
+    if (Status s = router->add_websocket(std::move(r), std::move(o)); !s) {
+      throw std::logic_error(s.message());
+    }
+  };
+  add_ws({"GET", "/api/v1/tenants/{tenant}/stream", api::Scope::kTenant, everyone,
+          [ctx](const Request& req) { return stream_check(ctx, req, req.params.at("tenant")); },
+          "The live stream (WebSocket): agents, queues, contacts as they change"},
+         stream_opener(ctx, /*own_tenant=*/false));
+  add_ws({"GET", "/api/v1/stream", api::Scope::kServer, everyone,
+          [ctx](const Request& req) { return stream_check(ctx, req, req.principal->tenant); },
+          "The live stream of the signed-in user's own tenant (WebSocket)"},
+         stream_opener(ctx, /*own_tenant=*/true));
+  const std::vector<Role> staff = {Role::kAdmin, Role::kManager, Role::kSupervisor, Role::kAgent};
+  add({"GET", "/api/v1/tenants/{tenant}/agents/{agent}/contact", api::Scope::kTenant, staff,
+       [ctx](const Request& req) { return contact(ctx, req, server::ContactAction::kGet); },
+       "The agent's contact now (ringing, connected, held, or waiting for its wrap-up)"});
+  const std::pair<const char*, server::ContactAction> actions[] = {
+      {"hangup", server::ContactAction::kHangup},   {"hold", server::ContactAction::kHold},
+      {"resume", server::ContactAction::kResume},   {"transfer", server::ContactAction::kTransfer},
+      {"wrapup", server::ContactAction::kWrapUp}};
+  for (const auto& [name, action] : actions) {
+    const server::ContactAction act = action;
+    add({"POST", std::string("/api/v1/tenants/{tenant}/agents/{agent}/contact/") + name,
+         api::Scope::kTenant, staff,
+         [ctx, act](const Request& req) { return contact(ctx, req, act); },
+         std::string("The agent's contact: ") + name});
+  }
+  add({"GET", "/api/v1/tenants/{tenant}/queues", api::Scope::kTenant, everyone,
+       [ctx](const Request& req) { return queues(ctx, req); },
+       "The tenant's queues (dispositions, script, service level) and break reasons"});
+  add({"GET", "/api/v1/tenants/{tenant}/agents", api::Scope::kTenant, readers,
+       [ctx](const Request& req) { return agents(ctx, req); },
+       "The tenant's agents: skills and queues with tiers"});
+  add({"GET", "/api/v1/tenants/{tenant}/agents/{agent}/today", api::Scope::kTenant, everyone,
+       [ctx](const Request& req) { return today(ctx, req); },
+       "The agent's figures since midnight in the tenant's time zone"});
   add({"GET", "/metrics", api::Scope::kServer, {Role::kAdmin},
        [ctx](const Request&) { return metrics(ctx); }, "Prometheus metrics of the server"});
   std::weak_ptr<api::Router> weak = router;

@@ -22,11 +22,14 @@ class Store;
 
 namespace tamas::app {
 
+class LiveHub;
+
 struct ApiContext {
   server::Server* server = nullptr;
   store::Store* store = nullptr;
   auth::Sessions* sessions = nullptr;
   std::string data_dir;  // recordings and voicemails are served only from under it
+  LiveHub* hub = nullptr;  // the live stream's; none: the stream routes answer 503
 };
 
 // Every route of /api/v1 (and /metrics); fails only on a programming error in the table.

@@ -12,6 +12,7 @@
 #ifdef TAMAS_HAVE_API
 #include "api/http.h"
 #include "app/api_routes.h"
+#include "app/live_stream.h"
 #include "auth/session.h"
 #include "store/store.h"
 #endif
@@ -64,7 +65,17 @@ int run_serve(const ServerOptions& opt) {
     return 1;
   }
   auth::Sessions sessions;
-  const ApiContext ctx{server->get(), api_store->get(), &sessions, data_dir};
+  LiveHub hub;
+  (*server)->set_event_listener([&hub](const server::LiveEvent& e) { hub.publish(e); });
+  struct Unhook {  // on every way out: the server stops calling the hub before the hub goes
+    server::Server* server;
+    LiveHub* hub;
+    ~Unhook() {
+      server->set_event_listener(nullptr);
+      hub->stop();
+    }
+  } unhook{server->get(), &hub};
+  const ApiContext ctx{server->get(), api_store->get(), &sessions, data_dir, &hub};
   api::HttpConfig hc;
   hc.address = http.address;
   hc.port = http.port;
@@ -106,6 +117,9 @@ int run_serve(const ServerOptions& opt) {
               {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
                {"limit", format_duration(opt.drain_timeout)}});
 #ifdef TAMAS_HAVE_API
+    // No event may reach the hub, and the hub sends nothing, while the connections close.
+    (*server)->set_event_listener(nullptr);
+    hub.stop();
     http_server->reset();  // no request may reach the server while it stops
 #endif
     (*server)->drain(opt.drain_timeout);

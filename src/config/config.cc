@@ -628,7 +628,7 @@ class Parser {
     if (auto n = f.get("language")) t.language = language(*n, f.path("language"));
     if (auto n = f.get("time_zone")) {
       t.time_zone = name(*n, f.path("time_zone"));
-      zone(*n, f.path("time_zone"), t.time_zone);  // checked now, even if no calendar uses it
+      t.zone_offsets = zone(*n, f.path("time_zone"), t.time_zone);  // checked even if unused
     }
     auto set = std::make_shared<core::FlowSet>();
     set->tenant = t.id;
@@ -828,9 +828,10 @@ class Parser {
 
   QueueSpec queue(const YAML::Node& node, const std::string& path) {
     Fields f(node, path,
-             {"id", "strategy", "sl_seconds", "wrap_up", "ring_timeout", "max_no_answer",
+             {"id", "strategy", "sl_seconds", "sl_target", "wrap_up", "ring_timeout", "max_no_answer",
               "retry_after", "max_wait", "max_waiting", "join_empty", "leave_empty", "skills",
-              "escalation", "music", "announce", "messages", "recording"},
+              "escalation", "music", "announce", "messages", "recording", "dispositions",
+              "script"},
              lines_);
     QueueSpec q;
     q.id = name(f.require("id"), f.path("id"));
@@ -848,6 +849,9 @@ class Parser {
       r.strategy = *st;
     }
     if (auto n = f.get("sl_seconds")) r.sl_threshold = positive_duration(*n, f.path("sl_seconds"));
+    if (auto n = f.get("sl_target")) {
+      q.sl_target = static_cast<double>(integer(*n, f.path("sl_target"), 1, 100)) / 100.0;
+    }
     if (auto n = f.get("wrap_up")) r.wrap_up = duration(*n, f.path("wrap_up"));
     if (auto n = f.get("ring_timeout")) {
       r.ring_timeout = positive_duration(*n, f.path("ring_timeout"));
@@ -876,6 +880,11 @@ class Parser {
                     });
     }
     if (auto n = f.get("music")) q.music = prompt_id(*n, f.path("music"));
+    if (auto n = f.get("dispositions")) q.dispositions = dispositions(*n, f.path("dispositions"));
+    if (auto n = f.get("script")) {
+      q.script = scalar(*n, f.path("script"), "the agent's script (text)");
+      if (q.script.size() > 8000) fail(*n, f.path("script"), "a script is at most 8,000 bytes");
+    }
     if (auto n = f.get("announce")) {
       Fields a(*n, f.path("announce"),
                {"position", "wait_time", "first_after", "every", "only_if_changed"}, lines_);
@@ -1070,6 +1079,25 @@ class Parser {
                      });
     }
     return a;
+  }
+
+  // Wrap-up codes: 1 to 100 characters on one line, each once, at most 50.
+  std::vector<std::string> dispositions(const YAML::Node& node, const std::string& path) {
+    if (!node.IsSequence() || node.size() == 0 || node.size() > 50) {
+      fail(node, path, "expected a list of 1 to 50 disposition codes, got " + describe(node));
+    }
+    std::vector<std::string> out;
+    for_each_item(node, path, "disposition codes", [&](const YAML::Node& item, const std::string& p) {
+      std::string d = scalar(item, p, "a disposition code");
+      if (d.empty() || d.size() > 100 || d.find_first_of("\r\n") != std::string::npos) {
+        fail(item, p, "a disposition code is 1 to 100 characters on one line");
+      }
+      if (std::find(out.begin(), out.end(), d) != out.end()) {
+        fail(item, p, "disposition '" + d + "' given twice");
+      }
+      out.push_back(std::move(d));
+    });
+    return out;
   }
 
   std::vector<std::string> break_reasons(const YAML::Node& node, const std::string& path) {

@@ -159,6 +159,12 @@ struct QueueSpec {
   AnnounceSpec announce;
   MessagesSpec messages;
   RecordingSpec recording;
+  // Wrap-up codes an agent chooses from after a contact of this queue (none: free notes only),
+  // and the script the agent's screen shows with the contact.
+  std::vector<std::string> dispositions;
+  std::string script;
+  // The service level aimed at: this share of calls answered within routing.sl_threshold.
+  double sl_target = 0.8;
 };
 
 struct AgentMembershipSpec {
@@ -190,6 +196,7 @@ struct TenantConfig {
   std::string id;
   Language language = Language::kEn;
   std::string time_zone = "UTC";
+  core::UtcOffsetTable zone_offsets = core::UtcOffsetTable::fixed(Duration{});  // of time_zone
   std::vector<Trunk> trunks;
   std::vector<NumberRoute> numbers;
   std::map<std::string, PromptEntry> prompts;

@@ -35,6 +35,8 @@
 #include "prompts/numbers.h"
 #include "prompts/synth.h"
 #include "core/routing/router.h"
+#include "server/live_events.h"
+#include <nlohmann/json.hpp>
 #include "sip/digest.h"
 #include "sip/registrar.h"
 #include "sip/sip.h"
@@ -222,12 +224,18 @@ struct SnapshotRequest {
   std::string tenant;
   std::shared_ptr<std::promise<Result<TenantView>>> reply;
 };
+struct ContactCommand {
+  std::string tenant, extension;
+  ContactRequest request;
+  std::shared_ptr<std::promise<ContactAnswer>> reply;
+};
 struct Stop {};
 
 using CoreEvent = std::variant<SipIncoming, SipRegister, SipReinvite, SipRefer, SipEnded, SipDigit, MediaDigit,
                                MediaPlayDone,
                                MediaRecordDone, MediaTimeout, PlayReady, OutProgress, OutAnswered,
-                               OutFailed, Reload, Drain, HangupAll, SnapshotRequest, AgentStatusRequest, Stop>;
+                               OutFailed, Reload, Drain, HangupAll, SnapshotRequest, AgentStatusRequest,
+                               ContactCommand, Stop>;
 
 struct Call {
   CallId id;
@@ -293,6 +301,8 @@ struct Call {
   TimePoint hold_started;
   Duration hold_total{};
   uint32_t hold_count = 0;
+  // A wrap-up saved while the call still went on (the agent transferred it): written with it.
+  std::optional<store::WrapUpRecord> wrapup;
   void event(std::string what, std::string detail = "") {
     timeline.push_back({wall_now(), std::move(what), std::move(detail)});
   }
@@ -339,7 +349,23 @@ struct TenantRuntime {
   };
   std::vector<Presence> presence;
   std::shared_ptr<const core::FlowSet> features;  // the feature codes' confirmation flows
+  // Each agent's contact for the web side (by extension): ringing, in conversation, or ended and
+  // waiting for its wrap-up to be saved.
+  struct AgentContact {
+    ContactFields fields;
+    std::string state;  // ringing, connected, held, wrap-up
+    TimePoint since;
+    CallId call;
+    core::TaskId task;  // the router's task the agent took (for WrapUpDone)
+  };
+  std::map<std::string, AgentContact> contacts;
+  // Queue figures changed since last published, and what was published (to skip repeats).
+  bool queues_dirty = true;
+  std::map<std::string, std::string> published;
 };
+
+// How often, at most, a queue's changed figures are published.
+constexpr Duration kQueuePublishEvery = std::chrono::milliseconds(250);
 
 class ServerImpl final : public Server, public sip::Listener, public media::Listener {
  public:
@@ -557,6 +583,24 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     return answer.get();
   }
 
+  ContactAnswer agent_contact(const std::string& tenant, const std::string& extension,
+                              const ContactRequest& request, Duration limit) override {
+    auto reply = std::make_shared<std::promise<ContactAnswer>>();
+    auto answer = reply->get_future();
+    post(ContactCommand{tenant, extension, request, reply});
+    if (answer.wait_for(limit) != std::future_status::ready) {
+      return {503, "the server did not answer within " + format_duration(limit), "", {}};
+    }
+    return answer.get();
+  }
+
+  std::shared_ptr<const config::ServerConfig> configuration() override { return current_config(); }
+
+  void set_event_listener(EventListener listener) override {
+    std::lock_guard<std::mutex> lock(listener_mu_);
+    listener_ = std::move(listener);
+  }
+
   ServerStats stats() const override {
     ServerStats s;
     s.calls = calls_started_.load();
@@ -639,6 +683,9 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
         auto ready = [&] { return !queue_.empty(); };
         std::optional<TimePoint> deadline = flows_.next_deadline();
         if (auto r = next_router_deadline(); r && (!deadline || *r < *deadline)) deadline = r;
+        if (queues_dirty_ && (!deadline || next_queue_publish_ < *deadline)) {
+          deadline = next_queue_publish_;
+        }
         for (const auto* set : {&announce_deadlines_, &message_deadlines_, &transfer_deadlines_}) {
           if (!set->empty() && (!deadline || set->begin()->first < *deadline)) {
             deadline = set->begin()->first;
@@ -669,6 +716,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       advance_routers(wall_now());
       announce_due(wall_now());
       messages_due(wall_now());
+      publish_queues(wall_now());
       if (stopping) hangup_all();  // calls that arrived while stopping
     }
   }
@@ -1012,26 +1060,48 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     auto sdp = sip::parse_sdp(ev.sdp);
     const bool hold = !sdp || sdp->mode == sip::Mode::kSendOnly ||
                       sdp->mode == sip::Mode::kInactive || sdp->address == "0.0.0.0";
-    const TimePoint now = wall_now();
     if (hold && !c->on_hold) {
-      c->on_hold = true;
-      c->hold_started = now;
-      c->hold_count++;
-      c->event("held", c->agent);
-      media_->unbridge(c->id.value);
-      resume_music(*c);
+      hold_call(*c);
     } else if (!hold && c->on_hold) {
-      c->on_hold = false;
-      c->hold_total += now - c->hold_started;
-      c->event("resumed", c->agent);
-      media_->stop_play(c->id.value);
       if (sdp) {
         if (auto agreed = media::negotiate(to_remote(*sdp))) {
           media_->set_remote(c->b_session, to_remote(*sdp), *agreed);
         }
       }
-      media_->bridge(c->id.value, c->b_session);
+      resume_call(*c);
     }
+  }
+
+  // The caller hears the queue's music; the agent hears nothing (from the phone, or the desktop).
+  void hold_call(Call& c) {
+    c.on_hold = true;
+    c.hold_started = wall_now();
+    c.hold_count++;
+    c.event("held", c.agent);
+    media_->unbridge(c.id.value);
+    resume_music(c);
+    if (TenantRuntime* rt = runtime_of(c)) {
+      if (auto it = rt->contacts.find(c.agent); it != rt->contacts.end() && it->second.call == c.id) {
+        it->second.state = "held";
+        it->second.since = wall_now();
+      }
+    }
+    contact_event(c, "held", c.agent);
+  }
+
+  void resume_call(Call& c) {
+    c.on_hold = false;
+    c.hold_total += wall_now() - c.hold_started;
+    c.event("resumed", c.agent);
+    media_->stop_play(c.id.value);
+    media_->bridge(c.id.value, c.b_session);
+    if (TenantRuntime* rt = runtime_of(c)) {
+      if (auto it = rt->contacts.find(c.agent); it != rt->contacts.end() && it->second.call == c.id) {
+        it->second.state = "connected";
+        it->second.since = wall_now();
+      }
+    }
+    contact_event(c, "resumed", c.agent);
   }
 
   void on(SipEnded& ev) {
@@ -1103,10 +1173,17 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       (void)route_event(*rt, core::TaskAbandoned{c.task});
     }
     std::vector<sip::LegId> legs;
+    std::set<uint32_t> agents;
     for (auto& [leg, al] : agent_legs_) {
-      if (al.call == c.id) legs.push_back(leg);
+      if (al.call == c.id) {
+        legs.push_back(leg);
+        agents.insert(al.agent.value);
+      }
     }
     for (sip::LegId leg : legs) drop_agent_leg(leg);
+    if (TenantRuntime* rt = runtime_of(c)) {
+      for (uint32_t a : agents) offer_ended(*rt, c, rt->extensions.at(a));
+    }
   }
 
   // A bridged call (a transfer, or a caller with an agent) ended: write the record the flow left,
@@ -1148,6 +1225,13 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     }
     r.timeline = c.timeline;  // with what happened after the flow finished (hold, resume)
     r.timeline.push_back({r.ended_at, "completed", std::string("hung up by ") + ended_by});
+    if (c.wrapup) {  // the agent who left by a transfer wrapped up before the call ended
+      r.disposition = c.wrapup->disposition;
+      r.wrapup_notes = c.wrapup->notes;
+      r.wrapped_up_by = c.wrapup->agent;
+    }
+    contact_over(c, r.agent);
+    ended_event(c, r);
     log::info("call ended", {{"call", std::to_string(c.id.value)},
                              {"result", r.result},
                              {"transfer", r.transfer_target},
@@ -1232,6 +1316,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       c->event(std::string(core::to_string(reason)),
                (rt ? rt->extensions.at(leg.agent.value) + " " : "") + std::to_string(ev.status));
       if (rt != nullptr) {
+        offer_ended(*rt, *c, rt->extensions.at(leg.agent.value));
         (void)route_event(*rt, core::OfferDeclined{c->task, leg.agent, reason});
       }
       return;
@@ -1393,22 +1478,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     const TimePoint now = wall_now();
     TenantView v;
     v.tenant = rt.id;
-    for (const auto& [name, qid] : rt.queues) {
-      const core::QueueSnapshot q = rt.router->queue_snapshot(qid, now);
-      QueueView qv;
-      qv.id = name;
-      qv.waiting = q.waiting;
-      qv.longest_wait_seconds = to_seconds(q.longest_wait);
-      qv.agents_logged_in = q.agents_logged_in;
-      qv.agents_available = q.agents_available;
-      qv.agents_idle = q.agents_idle;
-      qv.offered = q.totals.offered;
-      qv.answered = q.totals.answered;
-      qv.abandoned = q.totals.abandoned;
-      qv.service_level = q.totals.service_level();
-      qv.asa_seconds = q.totals.asa_seconds();
-      v.queues.push_back(std::move(qv));
-    }
+    for (const auto& [name, qid] : rt.queues) v.queues.push_back(queue_view(rt, name, qid, now));
     for (const auto& [ext, aid] : rt.agents) {
       const core::AgentSnapshot a = rt.router->agent_snapshot(aid, now);
       // An agent who has not changed since the server started: in that state since the start.
@@ -1420,6 +1490,240 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       if (c.tenant->id == rt.id && !c.internal) v.calls++;
     }
     ev.reply->set_value(std::move(v));
+  }
+
+  static QueueView queue_view(const TenantRuntime& rt, const std::string& name, core::QueueId qid,
+                              TimePoint now) {
+    const core::QueueSnapshot q = rt.router->queue_snapshot(qid, now);
+    QueueView qv;
+    qv.id = name;
+    qv.waiting = q.waiting;
+    qv.longest_wait_seconds = to_seconds(q.longest_wait);
+    qv.agents_logged_in = q.agents_logged_in;
+    qv.agents_available = q.agents_available;
+    qv.agents_idle = q.agents_idle;
+    qv.offered = q.totals.offered;
+    qv.answered = q.totals.answered;
+    qv.abandoned = q.totals.abandoned;
+    qv.service_level = q.totals.service_level();
+    qv.asa_seconds = q.totals.asa_seconds();
+    return qv;
+  }
+
+  // ---- live events (docs/api.md, the stream) ----
+
+  void emit(const std::string& tenant, Topic topic, const std::string& agent, std::string json) {
+    std::lock_guard<std::mutex> lock(listener_mu_);
+    if (listener_) listener_(LiveEvent{tenant, topic, agent, std::move(json)});
+  }
+
+  std::string record_id(const Call& c) const { return node_ + "-" + std::to_string(c.id.value); }
+
+  ContactFields contact_fields(const Call& c, const std::string& agent) const {
+    return {record_id(c), c.caller, c.called, c.queue, agent, c.ivr_path};
+  }
+
+  void contact_event(const Call& c, std::string_view event, const std::string& agent,
+                     const nlohmann::json* extra = nullptr) {
+    emit(c.tenant->id, Topic::kContacts, agent,
+         server::contact_event(c.tenant->id, wall_now(), event, contact_fields(c, agent), extra));
+  }
+
+  // The agent's contact for the web side is now `state` (a new contact replaces the last).
+  void set_contact(TenantRuntime& rt, const Call& c, const std::string& agent,
+                   const std::string& state) {
+    auto& ac = rt.contacts[agent];
+    if (ac.call != c.id) ac.task = c.task;
+    ac.fields = contact_fields(c, agent);
+    ac.call = c.id;
+    ac.state = state;
+    ac.since = wall_now();
+  }
+
+  // The offer of call `c` to `agent` ended without an answer (declined, rang out, taken by
+  // another, the caller left): the agent's screen drops it.
+  void offer_ended(TenantRuntime& rt, const Call& c, const std::string& agent) {
+    auto it = rt.contacts.find(agent);
+    if (it == rt.contacts.end() || it->second.call != c.id || it->second.state != "ringing") return;
+    rt.contacts.erase(it);
+    contact_event(c, "missed", agent);
+  }
+
+  // The conversation of `agent` with `c` is over: the agent's screen asks for the wrap-up.
+  void contact_over(const Call& c, const std::string& agent) {
+    if (agent.empty()) return;
+    TenantRuntime* rt = runtime_of(c);
+    if (rt == nullptr) return;
+    auto it = rt->contacts.find(agent);
+    if (it == rt->contacts.end() || it->second.call != c.id) return;
+    it->second.state = "wrap-up";
+    it->second.since = wall_now();
+  }
+
+  void ended_event(const Call& c, const store::InteractionRecord& r) {
+    if (r.queue.empty() && r.agent.empty()) return;  // not a contact of the agents' side
+    const nlohmann::json extra = {{"result", r.result}};
+    emit(c.tenant->id, Topic::kContacts, r.agent,
+         server::contact_event(c.tenant->id, wall_now(), "ended",
+                               {r.id, r.caller, r.called, r.queue, r.agent, r.ivr_path}, &extra));
+  }
+
+  // The web side's view of, and hand on, an agent's contact (Server::agent_contact).
+  void on(ContactCommand& ev) {
+    ev.reply->set_value(contact_command(ev));
+  }
+
+  ContactAnswer contact_command(const ContactCommand& ev) {
+    auto fail = [](int status, std::string why, std::string field = "") {
+      return ContactAnswer{status, std::move(why), std::move(field), {}};
+    };
+    auto t = tenants_.find(ev.tenant);
+    if (t == tenants_.end()) return fail(404, "no tenant '" + ev.tenant + "'");
+    TenantRuntime& rt = *t->second;
+    if (!rt.agents.count(ev.extension)) return fail(404, "no agent '" + ev.extension + "'");
+    auto it = rt.contacts.find(ev.extension);
+    if (it != rt.contacts.end() && it->second.state == "ringing") {  // still ringing?
+      bool rings = false;
+      for (const auto& [leg, al] : agent_legs_) {
+        rings = rings || (al.call == it->second.call &&
+                          rt.extensions.at(al.agent.value) == ev.extension);
+      }
+      if (!rings) {
+        rt.contacts.erase(it);
+        it = rt.contacts.end();
+      }
+    }
+    if (it == rt.contacts.end()) return fail(404, "the agent has no contact now");
+    TenantRuntime::AgentContact& ac = it->second;
+    Call* c = find(ac.call);
+    const std::shared_ptr<const config::ServerConfig> cfg = current_config();
+    const bool talking = c != nullptr && c->bridged && c->b_up && c->agent == ev.extension &&
+                         (ac.state == "connected" || ac.state == "held");
+    const ContactRequest& req = ev.request;
+    switch (req.action) {
+      case ContactAction::kGet: break;
+      case ContactAction::kHangup:
+        if (!talking) return fail(409, "the agent is not in a conversation");
+        contact_over(*c, ev.extension);
+        b_legs_.erase(c->b_leg);
+        stack_->hangup(c->b_leg);
+        c->b_up = false;
+        if (c->leg_up) {
+          stack_->hangup(c->leg);
+          c->leg_up = false;
+        }
+        finish_bridge(*c, "agent");
+        break;
+      case ContactAction::kHold:
+        if (!talking || c->on_hold) return fail(409, "the agent is not in a conversation off hold");
+        hold_call(*c);
+        break;
+      case ContactAction::kResume:
+        if (!talking || !c->on_hold) return fail(409, "the contact is not on hold");
+        resume_call(*c);
+        break;
+      case ContactAction::kTransfer: {
+        if (!talking || !c->pending_record) return fail(409, "the agent is not in a conversation");
+        TransferPlan plan;
+        if (req.target.rfind("queue:", 0) == 0) {
+          plan.user = plan.queue = req.target.substr(6);
+          if (!rt.queues.count(plan.queue)) {
+            return fail(400, "no queue '" + plan.queue + "' in this tenant", "to");
+          }
+        } else {
+          plan = plan_transfer(*c, req.target, req.target);
+          if (plan.status == 480) return fail(400, "agent " + req.target + " has no phone registered", "to");
+          if (plan.status != 200) {
+            return fail(400, "'" + req.target + "' is not an agent, a queue or a number this tenant may transfer to", "to");
+          }
+        }
+        if (plan.agent == ev.extension) return fail(400, "that is the agent's own extension", "to");
+        blind_transfer(*c, plan);
+        break;
+      }
+      case ContactAction::kWrapUp: {
+        if (ac.state != "wrap-up") return fail(409, "the contact has not ended yet");
+        const config::QueueSpec* q = queue_spec(cfg, rt.id, ac.fields.queue);
+        if (q != nullptr && !q->dispositions.empty() &&
+            std::find(q->dispositions.begin(), q->dispositions.end(), req.disposition) ==
+                q->dispositions.end()) {
+          return fail(400, "expected one of the queue's dispositions", "disposition");
+        }
+        store::WrapUpRecord w{rt.id, ac.fields.id, req.disposition, req.notes, ev.extension};
+        if (c != nullptr && (c->bridged || c->queued || c->pending_record)) {
+          c->wrapup = w;  // the call goes on (transferred): written with its record
+        } else {
+          store_->save_wrapup(w);
+        }
+        const nlohmann::json extra = {{"disposition", req.disposition}, {"notes", req.notes}};
+        emit(rt.id, Topic::kContacts, ev.extension,
+             server::contact_event(rt.id, wall_now(), "wrapped-up", ac.fields, &extra));
+        ContactAnswer done;
+        done.contact = contact_view(ac, q);
+        done.contact.state = "done";
+        const core::TaskId task = ac.task;
+        rt.contacts.erase(it);
+        // The wrap-up may already have run out; then the router has nothing to end.
+        if (rt.router->agent_snapshot(rt.agents.at(ev.extension), wall_now()).state ==
+            core::AgentState::kWrapUp) {
+          (void)route_event(rt, core::WrapUpDone{rt.agents.at(ev.extension), task});
+        }
+        return done;
+      }
+    }
+    auto again = rt.contacts.find(ev.extension);
+    if (again == rt.contacts.end()) return fail(404, "the agent has no contact now");
+    ContactAnswer out;
+    out.contact = contact_view(again->second, queue_spec(cfg, rt.id, again->second.fields.queue));
+    return out;
+  }
+
+  static const config::QueueSpec* queue_spec(const std::shared_ptr<const config::ServerConfig>& cfg,
+                                             const std::string& tenant, const std::string& queue) {
+    for (const config::TenantConfig& t : cfg->tenants) {
+      if (t.id == tenant) return t.find_queue(queue);
+    }
+    return nullptr;
+  }
+
+  static ContactView contact_view(const TenantRuntime::AgentContact& ac, const config::QueueSpec* q) {
+    ContactView v;
+    v.id = ac.fields.id;
+    v.caller = ac.fields.caller;
+    v.called = ac.fields.called;
+    v.queue = ac.fields.queue;
+    v.agent = ac.fields.agent;
+    v.ivr_path = ac.fields.ivr_path;
+    v.state = ac.state;
+    v.since = ac.since;
+    if (q != nullptr) {
+      v.dispositions = q->dispositions;
+      v.script = q->script;
+    }
+    return v;
+  }
+
+  // Each queue whose figures changed, at most every kQueuePublishEvery.
+  void publish_queues(TimePoint now) {
+    if (!queues_dirty_ || now < next_queue_publish_) return;
+    queues_dirty_ = false;
+    next_queue_publish_ = now + kQueuePublishEvery;
+    for (auto& [id, rt] : tenants_) {
+      if (!rt->queues_dirty) continue;
+      rt->queues_dirty = false;
+      for (const auto& [name, qid] : rt->queues) {
+        const QueueView q = queue_view(*rt, name, qid, now);
+        // The longest wait grows by itself; what counts as a change is the rest.
+        const std::string key = std::to_string(q.waiting) + "/" + std::to_string(q.agents_logged_in) +
+                                "/" + std::to_string(q.agents_available) + "/" +
+                                std::to_string(q.agents_idle) + "/" + std::to_string(q.offered) +
+                                "/" + std::to_string(q.answered) + "/" + std::to_string(q.abandoned);
+        std::string& last = rt->published[name];
+        if (last == key) continue;
+        last = key;
+        emit(rt->id, Topic::kQueues, "", queue_event(rt->id, now, q));
+      }
+    }
   }
 
   void hangup_all() {
@@ -1461,6 +1765,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   // Applies an event to the tenant's router and carries out what it says; events that carrying
   // out produces (a phone that cannot be rung) are fed back until none is left.
   Status route_event(TenantRuntime& rt, const core::Event& event) {
+    rt.queues_dirty = true;
+    queues_dirty_ = true;
     std::deque<core::Event> pending{event};
     Status first;
     bool is_first = true;
@@ -1483,6 +1789,10 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     for (auto& [id, rt] : tenants_) {
       core::CommandSink out;
       rt->router->advance(now, out);
+      if (!out.empty()) {
+        rt->queues_dirty = true;
+        queues_dirty_ = true;
+      }
       std::deque<core::Event> pending;
       for (core::Command& c : out) {
         std::visit([&](auto& cmd) { route_command(*rt, cmd, pending); }, c);
@@ -1537,6 +1847,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     }
     c->offered_at[o.agent.value] = wall_now();
     c->event("offered", ext);
+    set_contact(rt, *c, ext, "ringing");
+    contact_event(*c, "offered", ext);
     log::info("offering", {{"call", std::to_string(c->id.value)}, {"agent", ext},
                            {"phones", std::to_string(phones.size())}});
   }
@@ -1552,6 +1864,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       if (c != nullptr && al.call == c->id && al.agent == x.agent) legs.push_back(leg);
     }
     for (sip::LegId leg : legs) drop_agent_leg(leg);
+    if (c != nullptr) offer_ended(rt, *c, rt.extensions.at(x.agent.value));
   }
 
   void route_command(TenantRuntime& rt, core::TaskAssigned& a, std::deque<core::Event>&) {
@@ -1584,6 +1897,14 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       c->ring = c->connected_at - it->second;
     }
     c->event("connected", c->agent);
+    std::vector<std::string> losers;  // ring-all: the others' phones stop
+    for (const auto& [ext, ac] : rt.contacts) {
+      if (ac.call == c->id && ext != c->agent && ac.state == "ringing") losers.push_back(ext);
+    }
+    for (const std::string& ext : losers) offer_ended(rt, *c, ext);
+    set_contact(rt, *c, c->agent, "connected");
+    rt.contacts[c->agent].task = a.task;
+    contact_event(*c, "connected", c->agent);
     b_legs_[winner] = c->id;
     log::info("connected", {{"call", std::to_string(c->id.value)}, {"queue", c->queue},
                             {"agent", c->agent},
@@ -1643,6 +1964,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     log::info("agent", {{"tenant", rt.id}, {"agent", e.agent}, {"status", e.status},
                         {"state", e.state}, {"reason", e.reason},
                         {"after", format_duration(e.previous)}});
+    emit(rt.id, Topic::kAgents, e.agent,
+         agent_event(rt.id, now, AgentView{e.agent, e.status, e.state, e.reason, 0}));
     store_->save_agent_event(std::move(e));
   }
 
@@ -1834,49 +2157,72 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       return;
     }
     if (!ev.refer.replaces_call_id.empty()) return attended_transfer(*c, ev.leg, ev.refer);
-    TenantRuntime* rt = runtime_of(*c);
-    const config::TenantConfig& t = *c->tenant;
-    const std::string& user = ev.refer.target_user;
-    std::string uri, queue, agent;
+    TransferPlan plan = plan_transfer(*c, ev.refer.target_user, ev.refer.target);
+    if (plan.status != 200) {
+      stack_->refer_status(ev.leg, plan.status,
+                           plan.status == 480 ? "Temporarily Unavailable" : "Forbidden");
+      return;
+    }
+    stack_->refer_status(ev.leg, 200, "OK");
+    blind_transfer(*c, plan);
+  }
+
+  // Where a blind transfer of `c` to `user` (the REFER's user part; `target` the whole URI)
+  // goes: another agent's phone, a queue, or out through a trunk. status 200, or 480 (the agent
+  // has no phone registered) or 403 (not a place this tenant may send calls).
+  struct TransferPlan {
+    int status = 200;
+    std::string user, uri, queue, agent;
+  };
+  TransferPlan plan_transfer(Call& c, const std::string& user, const std::string& target) {
+    TransferPlan p;
+    p.user = user;
+    TenantRuntime* rt = runtime_of(c);
+    const config::TenantConfig& t = *c.tenant;
     if (t.find_agent(user) != nullptr && rt != nullptr) {
       auto phones = rt->registrar.contacts(user, wall_now());
       if (phones.empty()) {
-        stack_->refer_status(ev.leg, 480, "Temporarily Unavailable");
-        return;
+        p.status = 480;
+        return p;
       }
-      uri = phones.front().contact;
-      agent = user;
-    } else if (queue = queue_named(t, user); queue.empty()) {
+      p.uri = phones.front().contact;
+      p.agent = user;
+    } else if (p.queue = queue_named(t, user); p.queue.empty()) {
       // transfer_allow may name the whole URI or just the number.
       auto allowed = [&](const std::string& x) {
         return core::resolve_transfer(*t.flows, x).kind == core::TransferTarget::Kind::kExternal;
       };
-      auto out = allowed(ev.refer.target) ? Result<std::string>(ev.refer.target)
-                 : allowed(user)          ? transfer_uri(t, user, "")
-                                          : Result<std::string>(Status::error("not allowed"));
+      auto out = allowed(target) ? Result<std::string>(target)
+                 : allowed(user) ? transfer_uri(t, user, "")
+                                 : Result<std::string>(Status::error("not allowed"));
       if (!out) {
-        log::info("transfer refused", {{"call", std::to_string(c->id.value)},
-                                       {"agent", c->agent}, {"to", ev.refer.target}});
-        stack_->refer_status(ev.leg, 403, "Forbidden");
-        return;
+        log::info("transfer refused", {{"call", std::to_string(c.id.value)},
+                                       {"agent", c.agent}, {"to", target}});
+        p.status = 403;
+        return p;
       }
-      uri = *out;
+      p.uri = *out;
     }
-    stack_->refer_status(ev.leg, 200, "OK");
-    const std::string from = c->agent;
-    release_agent(*c);
-    c->transfers++;
-    c->event("transferred", from + " to " + user);
-    log::info("blind transfer", {{"call", std::to_string(c->id.value)}, {"from", from},
-                                 {"to", user}});
-    if (!queue.empty()) {
-      if (!requeue(*c, queue)) transfer_failed(*c, "queue " + queue + " is gone");
+    return p;
+  }
+
+  void blind_transfer(Call& c, const TransferPlan& plan) {
+    const std::string from = c.agent;
+    release_agent(c);
+    c.transfers++;
+    c.event("transferred", from + " to " + plan.user);
+    log::info("blind transfer", {{"call", std::to_string(c.id.value)}, {"from", from},
+                                 {"to", plan.user}});
+    const nlohmann::json to = {{"to", plan.user}};
+    contact_event(c, "transferred", from, &to);
+    if (!plan.queue.empty()) {
+      if (!requeue(c, plan.queue)) transfer_failed(c, "queue " + plan.queue + " is gone");
       return;
     }
-    c->agent = agent;
-    resume_music(*c);
-    if (Status st = place_transfer(*c, uri, next_fork_session_++); !st) {
-      transfer_failed(*c, st.message());
+    c.agent = plan.agent;
+    resume_music(c);
+    if (Status st = place_transfer(c, plan.uri, next_fork_session_++); !st) {
+      transfer_failed(c, st.message());
     }
   }
 
@@ -1900,6 +2246,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     c.transfers++;
     const std::string to = consult->agent.empty() ? consult->called : consult->agent;
     c.event("transferred", from + " to " + to + " (attended)");
+    const nlohmann::json target = {{"to", to}};
+    contact_event(c, "transferred", from, &target);
     log::info("attended transfer", {{"call", std::to_string(c.id.value)}, {"from", from},
                                     {"to", to}});
     // The consultation's far end becomes this call's second leg.
@@ -1932,6 +2280,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   // and the router hears the conversation is over (the agent wraps up).
   void release_agent(Call& c) {
     const TimePoint now = wall_now();
+    contact_over(c, c.agent);
     if (c.on_hold) {
       c.on_hold = false;
       c.hold_total += now - c.hold_started;
@@ -2041,6 +2390,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     c->language = q.language;
     c->queued_at = wall_now();
     c->event("queued", q.queue);
+    contact_event(*c, "queued", "");
     const CallId id = c->id;
     routing_now_ = id;
     routing_since_ = std::chrono::steady_clock::now();
@@ -2225,6 +2575,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
                              {"result", r.result},
                              {"path", r.ivr_path},
                              {"ended_by", r.ended_by}});
+    ended_event(*c, r);
     store_->save_interaction(std::move(r));
     if (c->leg_up) {
       stack_->hangup(c->leg);
@@ -2330,6 +2681,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   }
 
   // Shared between threads:
+  std::mutex listener_mu_;
+  EventListener listener_;  // guarded by listener_mu_; called on the core thread
   std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable idle_cv_;
@@ -2371,6 +2724,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   uint64_t next_announce_ = 1;
   uint64_t next_call_ = 1;
   bool draining_ = false;
+  bool queues_dirty_ = true;        // some tenant's queues_dirty is set
+  TimePoint next_queue_publish_{};  // not before
   const TimePoint started_ = wall_now();
   // The call entering a queue right now (0 = none) and since when: its offers are timed.
   CallId routing_now_{};

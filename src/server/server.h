@@ -12,6 +12,7 @@
 
 #include "common/status.h"
 #include "common/time.h"
+#include "server/events.h"
 
 namespace tamas::config {
 struct ServerConfig;
@@ -53,6 +54,31 @@ struct TenantView {
   uint64_t calls = 0;  // the tenant's calls in progress
 };
 
+// An agent's contact as the agent's screen shows it: the one ringing or in conversation, or the
+// last one until its wrap-up is saved.
+struct ContactView {
+  std::string id;  // the interaction record's id
+  std::string caller, called, queue, agent, ivr_path;
+  std::string state;  // ringing, connected, held, wrap-up
+  TimePoint since;    // in that state since
+  std::vector<std::string> dispositions;  // the queue's wrap-up codes
+  std::string script;                     // the queue's script for the agent
+};
+
+// What the web side may do with an agent's contact, on the server's own legs of the call.
+enum class ContactAction : uint8_t { kGet, kHangup, kHold, kResume, kTransfer, kWrapUp };
+struct ContactRequest {
+  ContactAction action = ContactAction::kGet;
+  std::string target;  // kTransfer: an extension, "queue:ID", or a number transfer_allow lets out
+  std::string disposition, notes;  // kWrapUp
+};
+struct ContactAnswer {
+  int status = 200;    // 200, or 404 (no such agent or no contact), 409 (not now), 400 (bad input)
+  std::string error;   // why, when status is not 200
+  std::string field;   // the input field at fault, for 400
+  ContactView contact;  // the contact after the action
+};
+
 class Server {
  public:
   // Opens the store, loads every prompt into memory, binds SIP and RTP and starts the threads.
@@ -77,6 +103,14 @@ class Server {
   virtual Status set_agent_status(const std::string& tenant, const std::string& extension,
                                   const std::string& status, const std::string& reason,
                                   Duration limit) = 0;
+  // Acts on (or reads) an agent's contact, as the agent's phone would but on the server's legs.
+  virtual ContactAnswer agent_contact(const std::string& tenant, const std::string& extension,
+                                      const ContactRequest& request, Duration limit) = 0;
+  // The configuration new calls use now.
+  virtual std::shared_ptr<const config::ServerConfig> configuration() = 0;
+  // From now on every LiveEvent goes to `listener` (on the core thread; see server/events.h);
+  // an empty one stops them. Returns once the core thread no longer calls the previous one.
+  virtual void set_event_listener(EventListener listener) = 0;
 };
 
 }  // namespace tamas::server

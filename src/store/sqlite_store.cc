@@ -138,6 +138,12 @@ CREATE TABLE customers (
   PRIMARY KEY (tenant, number)
 );
 )sql",
+    // 8: the agent's wrap-up of a contact.
+    R"sql(
+ALTER TABLE interactions ADD COLUMN disposition TEXT NOT NULL DEFAULT '';
+ALTER TABLE interactions ADD COLUMN wrapup_notes TEXT NOT NULL DEFAULT '';
+ALTER TABLE interactions ADD COLUMN wrapped_up_by TEXT NOT NULL DEFAULT '';
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -212,6 +218,7 @@ class SqliteStore final : public Store {
   void save_interaction(InteractionRecord r) override { enqueue(std::move(r)); }
   void save_voicemail(VoicemailRecord v) override { enqueue(std::move(v)); }
   void save_agent_event(AgentEventRecord e) override { enqueue(std::move(e)); }
+  void save_wrapup(WrapUpRecord w) override { enqueue(std::move(w)); }
   void save_audit(AuditRecord a) override { enqueue(std::move(a)); }
 
   Result<std::vector<AuditRecord>> audit_log(const Query& q) override {
@@ -404,7 +411,7 @@ class SqliteStore final : public Store {
                       "SELECT id, tenant, channel, direction, caller, called, started_at, "
                       "answered_at, ended_at, flow, ivr_path, result, ended_by, queue, agent, "
                       "recording, reason, transfer_target, wait_ms, ring_ms, talk_ms, hold_ms, hold_count, "
-                      "transfers FROM interactions WHERE (?1 IS NULL OR tenant = ?1) "
+                      "transfers, disposition, wrapup_notes, wrapped_up_by FROM interactions WHERE (?1 IS NULL OR tenant = ?1) "
                       "AND (?2 IS NULL OR started_at >= ?2) AND (?4 IS NULL OR caller = ?4) "
                       "AND (?5 IS NULL OR queue = ?5) AND (?6 IS NULL OR agent = ?6) "
                       "AND (?7 IS NULL OR result = ?7) ORDER BY "
@@ -451,6 +458,9 @@ class SqliteStore final : public Store {
       r.hold = Duration(sqlite3_column_int64(s, 21));
       r.hold_count = static_cast<uint32_t>(sqlite3_column_int64(s, 22));
       r.transfers = static_cast<uint32_t>(sqlite3_column_int64(s, 23));
+      r.disposition = column(s, 24);
+      r.wrapup_notes = column(s, 25);
+      r.wrapped_up_by = column(s, 26);
       out.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(reader_.get()));
@@ -567,7 +577,8 @@ class SqliteStore final : public Store {
   }
 
  private:
-  using Item = std::variant<InteractionRecord, VoicemailRecord, AgentEventRecord, AuditRecord>;
+  using Item = std::variant<InteractionRecord, VoicemailRecord, AgentEventRecord, AuditRecord,
+                            WrapUpRecord>;
 
   void enqueue(Item item) {
     {
@@ -628,8 +639,9 @@ class SqliteStore final : public Store {
                      "INSERT OR REPLACE INTO interactions (id, tenant, channel, direction, caller, "
                      "called, started_at, answered_at, ended_at, flow, ivr_path, result, ended_by, "
                      "queue, agent, recording, reason, transfer_target, wait_ms, ring_ms, talk_ms, "
-                     "hold_ms, hold_count, transfers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                     "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)");
+                     "hold_ms, hold_count, transfers, disposition, wrapup_notes, wrapped_up_by) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+                     "?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)");
     if (!st) return st.status();
     sqlite3_stmt* s = *st;
     const std::string fields[] = {r.id, r.tenant, r.channel, r.direction, r.caller, r.called,
@@ -643,6 +655,9 @@ class SqliteStore final : public Store {
     const int64_t figures[] = {r.wait.count(), r.ring.count(), r.talk.count(), r.hold.count(),
                                r.hold_count, r.transfers};
     for (int i = 0; i < 6; ++i) sqlite3_bind_int64(s, 19 + i, figures[i]);
+    bind(s, 25, r.disposition);
+    bind(s, 26, r.wrapup_notes);
+    bind(s, 27, r.wrapped_up_by);
     if (sqlite3_step(s) != SQLITE_DONE) {
       return Status::error(path_ + ": saving interaction " + r.id + ": " + sqlite3_errmsg(db));
     }
@@ -720,10 +735,24 @@ class SqliteStore final : public Store {
     return Status::ok();
   }
 
+  Status insert(sqlite3* db, const WrapUpRecord& w) {
+    auto st = cached(update_wrapup_, db,
+                     "UPDATE interactions SET disposition = ?3, wrapup_notes = ?4, "
+                     "wrapped_up_by = ?5 WHERE tenant = ?1 AND id = ?2");
+    if (!st) return st.status();
+    const std::string fields[] = {w.tenant, w.interaction_id, w.disposition, w.notes, w.agent};
+    for (int i = 0; i < 5; ++i) bind(*st, i + 1, fields[i]);
+    if (sqlite3_step(*st) != SQLITE_DONE) {
+      return Status::error(path_ + ": saving the wrap-up of " + w.interaction_id + ": " +
+                           sqlite3_errmsg(db));
+    }
+    return Status::ok();
+  }
+
   const std::string path_;
   Db writer_;  // writer thread only, with its statements:
   Stmt insert_interaction_, insert_variable_, insert_voicemail_, insert_event_, insert_agent_event_,
-      insert_audit_;
+      insert_audit_, update_wrapup_;
   Db accounts_;  // under accounts_mu_: users, read and written at once
   std::mutex accounts_mu_;
   Db reader_;  // under read_mu_

@@ -57,6 +57,19 @@ struct InteractionRecord {
   };
   std::vector<TimelineEvent> timeline;
   std::map<std::string, std::string> variables;  // chosen in the IVR
+  // The agent's wrap-up: a disposition code of the queue and notes (empty until saved).
+  std::string disposition;
+  std::string wrapup_notes;
+  std::string wrapped_up_by;
+};
+
+// An agent's wrap-up of a contact, saved onto its interaction record after the record.
+struct WrapUpRecord {
+  std::string tenant;
+  std::string interaction_id;
+  std::string disposition;
+  std::string notes;
+  std::string agent;
 };
 
 struct VoicemailRecord {
@@ -143,6 +156,9 @@ class Store {
   virtual void save_interaction(InteractionRecord r) = 0;
   virtual void save_voicemail(VoicemailRecord v) = 0;
   virtual void save_agent_event(AgentEventRecord e) = 0;
+  // Sets the wrap-up fields of an interaction saved before (in the same write order); a record
+  // saved later with its own wrap-up fields keeps those.
+  virtual void save_wrapup(WrapUpRecord w) = 0;
   // Waits until everything saved before the call is committed; the first write error, if any.
   virtual Status flush() = 0;
   // Oldest first.
