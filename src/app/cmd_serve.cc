@@ -68,13 +68,13 @@ int run_serve(const ServerOptions& opt) {
   LiveHub hub;
   (*server)->set_event_listener([&hub](const server::LiveEvent& e) { hub.publish(e); });
   struct Unhook {  // on every way out: the server stops calling the hub before the hub goes
-    server::Server* server;
-    LiveHub* hub;
+    std::unique_ptr<server::Server>& server;
+    LiveHub& hub;
     ~Unhook() {
-      server->set_event_listener(nullptr);
-      hub->stop();
+      if (server) server->set_event_listener(nullptr);
+      hub.stop();
     }
-  } unhook{server->get(), &hub};
+  } unhook{*server, hub};
   const ApiContext ctx{server->get(), api_store->get(), &sessions, data_dir, &hub};
   api::HttpConfig hc;
   hc.address = http.address;

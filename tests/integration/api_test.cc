@@ -13,6 +13,7 @@
 #include "support/http_client.h"
 #include "support/run_tamas.h"
 #include "support/serve_process.h"
+#include "support/ws_client.h"
 
 namespace tamas {
 namespace {
@@ -98,6 +99,8 @@ TEST_F(ApiTest, EveryRouteWithEveryRoleAndTheOtherTenant) {
       {"/api/v1/tenants/acme/live", true, {"admin", "manager", "supervisor"}},
       {"/api/v1/tenants/acme/interactions", true, {"admin", "manager", "supervisor", "analyst"}},
       {"/api/v1/tenants/acme/users", true, {"admin", "manager"}},
+      {"/api/v1/tenants/acme/queues", true, all},
+      {"/api/v1/tenants/acme/agents", true, {"admin", "manager", "supervisor", "analyst"}},
   };
   for (const Caller& c : callers) {
     const std::string bearer = c.name.empty() ? "" : token(c.tenant, c.name);
@@ -400,6 +403,194 @@ TEST_F(ApiTest, AgentsSetTheirOwnStatusSupervisorsAnyones) {
   for (const auto& e : events) lunch = lunch || (e["agent"] == "1002" && e["reason"] == "lunch");
   EXPECT_TRUE(lunch) << events.dump(2);
 }
+
+// The live stream and the agent's desktop over one contact: a supervisor's stream sees the queue,
+// the offer, the conversation, hold, the end and the wrap-up; the agent's own stream its own
+// contact; another agent's stream nothing of it; another tenant's nothing at all. The agent holds,
+// resumes and hangs up from the API (on the server's legs: the phone is hung up), then wraps up
+// with a disposition the record keeps.
+TEST_F(ApiTest, StreamAndDesktopFollowAContact) {
+  add_user("acme", "sara", "supervisor");
+  add_user("acme", "1001", "agent");
+  add_user("acme", "1002", "agent");
+  add_user("beta", "lina", "supervisor");
+  const std::string sup = token("acme", "sara"), agent = token("acme", "1001"),
+                    other = token("acme", "1002"), beta = token("beta", "lina");
+  auto bearer = [](const std::string& t) {
+    return std::map<std::string, std::string>{{"Authorization", "Bearer " + t}};
+  };
+  const uint16_t port = server_.http_port();
+  {  // the policy applies before the upgrade
+    test::WsClient nobody, stranger, forged, plain;
+    EXPECT_EQ(nobody.open(port, "/api/v1/tenants/acme/stream", {}), 401);
+    EXPECT_EQ(stranger.open(port, "/api/v1/tenants/acme/stream", bearer(beta)), 404);
+    auto evil = bearer(sup);
+    evil["Origin"] = "http://evil.example";
+    EXPECT_EQ(forged.open(port, "/api/v1/tenants/acme/stream", evil), 403);
+    EXPECT_EQ(get("/api/v1/tenants/acme/stream", sup).status, 426) << "not an upgrade";
+  }
+  test::WsClient wall, desk, desk2, beta_wall;
+  ASSERT_EQ(wall.open(port, "/api/v1/tenants/acme/stream", bearer(sup)), 101);
+  ASSERT_EQ(desk.open(port, "/api/v1/stream", bearer(agent)), 101) << "the user's own tenant";
+  ASSERT_EQ(desk2.open(port, "/api/v1/tenants/acme/stream", bearer(other)), 101);
+  ASSERT_EQ(beta_wall.open(port, "/api/v1/tenants/beta/stream", bearer(beta)), 101);
+  desk.send({{"subscribe", "agents"}});
+  auto refused = desk.next("error");
+  ASSERT_TRUE(refused.has_value());
+  for (test::WsClient* ws : {&wall, &desk, &desk2, &beta_wall}) {
+    ws->send({{"subscribe", {"agents", "queues", "contacts"}}});
+    ASSERT_TRUE(ws->next("subscribed").has_value());
+  }
+
+  test::AgentPhone phone(server_.port(), "acme.test");
+  ASSERT_EQ(phone.register_as("1001", "acme1001"), 200);
+  ASSERT_EQ(phone.dial("*11"), 200);
+  auto mine = [](const std::string& ext) {
+    return [ext](const nlohmann::json& j) {
+      return j.value("type", "") == "agent" && j["agent"]["extension"] == ext;
+    };
+  };
+  auto seen = wall.next_matching(mine("1001"), 2s);
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ((*seen)["agent"]["status"], "available");
+  ASSERT_TRUE(desk.next_matching(mine("1001"), 2s).has_value()) << "the agent sees itself";
+  auto queue = wall.next_matching(
+      [](const nlohmann::json& j) {
+        return j.value("type", "") == "queue" && j["queue"]["id"] == "linear" &&
+               j["queue"]["agents_available"] == 1;
+      },
+      2s);
+  ASSERT_TRUE(queue.has_value()) << "the queue's figures follow the agent";
+
+  test::Caller caller;
+  ASSERT_EQ(caller.call(server_.port(), "100", "stream-1"), 200);
+  auto offer = phone.await_invite(5s);
+  ASSERT_TRUE(offer.has_value()) << server_.log();
+  auto offered = desk.next("contact", "offered");
+  ASSERT_TRUE(offered.has_value());
+  const nlohmann::json contact = (*offered)["contact"];
+  EXPECT_EQ(contact["agent"], "1001");
+  EXPECT_EQ(contact["queue"], "linear");
+  EXPECT_FALSE(contact["caller"].get<std::string>().empty());
+  ASSERT_TRUE(wall.next("contact", "queued").has_value());
+  ASSERT_TRUE(wall.next("contact", "offered").has_value());
+  const std::string base = "/api/v1/tenants/acme/agents/1001/contact";
+  auto desk_view = nlohmann::json::parse(get(base, agent).body);
+  EXPECT_EQ(desk_view["state"], "ringing");
+  EXPECT_EQ(desk_view["id"], contact["id"]);
+  EXPECT_EQ(desk_view["script"], "Greet the caller by name.");
+  EXPECT_EQ(desk_view["dispositions"], nlohmann::json::array({"sale", "no sale"}));
+  EXPECT_EQ(get(base, other).status, 403) << "another agent's contact";
+  EXPECT_EQ(get(base, beta).status, 404);
+
+  phone.answer(*offer);
+  ASSERT_TRUE(desk.next("contact", "connected").has_value());
+  ASSERT_TRUE(wall.next("contact", "connected").has_value());
+  auto post = [&](const std::string& action, const std::string& who, const std::string& body = "") {
+    return http_request(port, "POST", base + "/" + action, body, bearer(who));
+  };
+  EXPECT_EQ(post("wrapup", agent, R"({"disposition": "sale"})").status, 409) << "still talking";
+  ASSERT_EQ(post("hold", agent).status, 200);
+  ASSERT_TRUE(wall.next("contact", "held").has_value());
+  EXPECT_EQ(nlohmann::json::parse(get(base, agent).body)["state"], "held");
+  EXPECT_EQ(post("hold", agent).status, 409) << "already on hold";
+  ASSERT_EQ(post("resume", agent).status, 200);
+  ASSERT_TRUE(desk.next("contact", "resumed").has_value());
+  HttpResponse bad_to = post("transfer", agent, R"({"to": "nowhere-at-all"})");
+  EXPECT_EQ(bad_to.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(bad_to.body)["field"], "to");
+  EXPECT_EQ(post("hangup", other).status, 403);
+
+  ASSERT_EQ(post("hangup", agent).status, 200) << server_.log();
+  EXPECT_TRUE(phone.await_hangup(5s).has_value()) << "the server hangs up the agent's phone";
+  auto ended = wall.next("contact", "ended");
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ((*ended)["contact"]["result"], "answered");
+  EXPECT_EQ(nlohmann::json::parse(get(base, agent).body)["state"], "wrap-up");
+  HttpResponse bad_code = post("wrapup", agent, R"({"disposition": "maybe"})");
+  EXPECT_EQ(bad_code.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(bad_code.body)["field"], "disposition");
+  ASSERT_EQ(post("wrapup", agent, R"({"disposition": "sale", "notes": "two boxes"})").status, 200);
+  auto wrapped = wall.next("contact", "wrapped-up");
+  ASSERT_TRUE(wrapped.has_value());
+  EXPECT_EQ((*wrapped)["contact"]["disposition"], "sale");
+  EXPECT_EQ(get(base, agent).status, 404) << "nothing left on the desk";
+
+  // The record carries the wrap-up (written after the record, in order).
+  nlohmann::json rec;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  do {
+    rec = nlohmann::json::parse(get("/api/v1/tenants/acme/interactions", sup).body);
+  } while ((rec["interactions"].empty() || rec["interactions"][0]["disposition"] == "") &&
+           std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(rec["interactions"].size(), 1u);
+  EXPECT_EQ(rec["interactions"][0]["disposition"], "sale");
+  EXPECT_EQ(rec["interactions"][0]["wrapup_notes"], "two boxes");
+  EXPECT_EQ(rec["interactions"][0]["wrapped_up_by"], "1001");
+  EXPECT_EQ(rec["interactions"][0]["hold_seconds"] > 0, true);
+  auto today = nlohmann::json::parse(get("/api/v1/tenants/acme/agents/1001/today", agent).body);
+  EXPECT_EQ(today["answered"], 1);
+
+  // 1002's stream: the queues, never 1001 or its contact; beta's: nothing of acme. A last change
+  // of each one's own marks the end of what they received.
+  ASSERT_EQ(http_request(port, "PUT", "/api/v1/tenants/acme/agents/1002/status",
+                         R"({"status": "available"})", bearer(other))
+                .status,
+            200);
+  ASSERT_TRUE(desk2.next_matching(mine("1002"), 2s).has_value());
+  bool queues_seen = false;
+  for (const nlohmann::json& j : desk2.received()) {
+    EXPECT_NE(j.value("type", ""), "contact") << j.dump();
+    if (j.value("type", "") == "agent") {
+      EXPECT_EQ(j["agent"]["extension"], "1002") << j.dump();
+    }
+    queues_seen = queues_seen || j.value("type", "") == "queue";
+  }
+  EXPECT_TRUE(queues_seen);
+  ASSERT_EQ(http_request(port, "PUT", "/api/v1/tenants/beta/agents/1001/status",
+                         R"({"status": "available"})", bearer(beta))
+                .status,
+            200);
+  ASSERT_TRUE(beta_wall.next_matching(mine("1001"), 2s).has_value());
+  for (const nlohmann::json& j : beta_wall.received()) {
+    EXPECT_NE(j.value("tenant", "beta"), "acme") << j.dump();
+  }
+}
+
+// A transfer from the desktop: the caller goes to another agent's phone; the first agent wraps up.
+TEST_F(ApiTest, DesktopTransfersToAnotherAgent) {
+  add_user("acme", "1001", "agent");
+  const std::string agent = token("acme", "1001");
+  test::AgentPhone first(server_.port(), "acme.test"), second(server_.port(), "acme.test");
+  ASSERT_EQ(first.register_as("1001", "acme1001"), 200);
+  ASSERT_EQ(first.dial("*11"), 200);
+  ASSERT_EQ(second.register_as("1002", "acme1002"), 200);
+  test::Caller caller;
+  ASSERT_EQ(caller.call(server_.port(), "100", "transfer-1"), 200);
+  auto offer = first.await_invite(5s);
+  ASSERT_TRUE(offer.has_value()) << server_.log();
+  first.answer(*offer);
+  ASSERT_NE(server_.wait_log({"connected", "agent=1001"}), "");
+  const std::string base = "/api/v1/tenants/acme/agents/1001/contact";
+  HttpResponse moved = http_request(server_.http_port(), "POST", base + "/transfer",
+                                    R"({"to": "1002"})", {{"Authorization", "Bearer " + agent}});
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  EXPECT_TRUE(first.await_hangup(5s).has_value()) << "the first agent is released";
+  auto ring = second.await_invite(5s);
+  ASSERT_TRUE(ring.has_value()) << server_.log();
+  second.answer(*ring);
+  EXPECT_EQ(nlohmann::json::parse(
+                http_request(server_.http_port(), "GET", base, "",
+                             {{"Authorization", "Bearer " + agent}})
+                    .body)["state"],
+            "wrap-up");
+  EXPECT_EQ(caller.hang_up(server_.port(), "100"), 200);
+  auto records = server_.wait_records(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["transfers"], 1) << records.dump(2);
+  EXPECT_EQ(records[0]["agent"], "1002") << records.dump(2);
+}
+
 
 }  // namespace
 }  // namespace tamas

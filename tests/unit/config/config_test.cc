@@ -359,6 +359,41 @@ tenants:
             hangup:
 )";
 
+// The agent's side of a queue: the service level aimed at, wrap-up codes and the script.
+TEST(ConfigAcd, QueueDispositionsScriptAndTarget) {
+  const std::string extra =
+      "sl_seconds: 15\n        sl_target: 90\n        dispositions: [sold, call back]\n"
+      "        script: Offer the spring discount.";
+  auto cfg = load_config_string(replace(kAcd, "sl_seconds: 15", extra), "acme.yaml", "/srv/tamas",
+                                no_synthesis());
+  ASSERT_TRUE(cfg.is_ok()) << cfg.message();
+  const QueueSpec* sales = cfg->tenants[0].find_queue("sales");
+  ASSERT_NE(sales, nullptr);
+  EXPECT_DOUBLE_EQ(sales->sl_target, 0.9);
+  EXPECT_EQ(sales->dispositions, (std::vector<std::string>{"sold", "call back"}));
+  EXPECT_EQ(sales->script, "Offer the spring discount.");
+  EXPECT_DOUBLE_EQ(cfg->tenants[0].find_queue("support")->sl_target, 0.8) << "the default";
+  EXPECT_TRUE(cfg->tenants[0].find_queue("support")->dispositions.empty());
+
+  const std::pair<std::string, std::string> bad[] = {
+      {"sl_target: 0", "acme.yaml:17: tenants[0].queues[0].sl_target: expected an integer from 1 "
+                       "to 100, got '0'"},
+      {"dispositions: [sold, sold]",
+       "acme.yaml:17: tenants[0].queues[0].dispositions[1]: disposition 'sold' given twice"},
+      {"dispositions: []", "acme.yaml:17: tenants[0].queues[0].dispositions: expected a list of 1 "
+                           "to 50 disposition codes, got a list"},
+      {"script: [a, b]",
+       "acme.yaml:17: tenants[0].queues[0].script: expected the agent's script (text), got a "
+       "list"},
+  };
+  for (const auto& [line, want] : bad) {
+    auto c = load_config_string(replace(kAcd, "sl_seconds: 15", "sl_seconds: 15\n        " + line),
+                                "acme.yaml", "/srv/tamas", no_synthesis());
+    ASSERT_FALSE(c.is_ok()) << line;
+    EXPECT_EQ(c.message(), want) << line;
+  }
+}
+
 TEST(ConfigAcd, EveryQueueAndAgentFieldLoads) {
   auto cfg = load_config_string(kAcd, "acme.yaml", "/srv/tamas", no_synthesis());
   ASSERT_TRUE(cfg.is_ok()) << cfg.message();
@@ -474,8 +509,9 @@ TEST(ConfigAcd, BadQueuesAndAgentsNameLineAndField) {
       {"- id: support", "- id: sales", "35: tenants[0].queues[1].id: queue 'sales' given twice"},
       {"max_wait: 10m", "max_wiat: 10m",
        "21: tenants[0].queues[0].max_wiat: unknown field (expected one of id, strategy, "
-       "sl_seconds, wrap_up, ring_timeout, max_no_answer, retry_after, max_wait, max_waiting, "
-       "join_empty, leave_empty, skills, escalation, music, announce, messages, recording)"},
+       "sl_seconds, sl_target, wrap_up, ring_timeout, max_no_answer, retry_after, max_wait, "
+       "max_waiting, join_empty, leave_empty, skills, escalation, music, announce, messages, "
+       "recording, dispositions, script)"},
       {"strategy: ring-all", "strategy: ring-some",
        "15: tenants[0].queues[0].strategy: unknown strategy 'ring-some' (expected one of "
        "longest-idle, ring-all, round-robin, fewest-contacts, least-talk-time, linear, random, "
