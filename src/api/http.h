@@ -6,7 +6,7 @@
 // themselves. The Router is pure (no sockets, no threads) so the policy is tested without a
 // network.
 //
-// `HttpServer` is HTTP/1.1 over Boost.Beast (included only by src/api/http_server.cc): keep-alive,
+// `HttpServer` is HTTP/1.1 over Boost.Beast (included only by src/api/*.cc): keep-alive,
 // a body limit (413), a deadline for each request (slow clients are cut off), 400 for malformed
 // requests, security headers on every response and one log line per request. Docs: docs/api.md.
 //

@@ -23,6 +23,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "common/url.h"
 #include "prompts/synth.h"
 
 namespace tamas::config {
@@ -617,12 +618,11 @@ class Parser {
   // ---- Tenants ----
 
   TenantConfig tenant(const YAML::Node& node, const std::string& path) {
-    Fields f(
-        node, path,
-        {"id", "language", "time_zone", "trunks", "numbers", "prompts", "calendars",
-         "transfer_allow", "flows", "queues", "agents", "break_reasons", "feature_codes", "realm",
-         "digest_algorithms"},
-        lines_);
+    Fields f(node, path,
+             {"id", "language", "time_zone", "trunks", "numbers", "prompts", "calendars",
+              "transfer_allow", "flows", "queues", "agents", "break_reasons", "feature_codes",
+              "realm", "digest_algorithms", "webhooks"},
+             lines_);
     TenantConfig t;
     t.id = name(f.require("id"), f.path("id"));
     if (auto n = f.get("language")) t.language = language(*n, f.path("language"));
@@ -703,6 +703,18 @@ class Parser {
     if (auto n = f.get("break_reasons")) {
       t.break_reasons = break_reasons(*n, f.path("break_reasons"));
     }
+    if (auto n = f.get("webhooks")) {
+      for_each_item(*n, f.path("webhooks"), "webhooks",
+                    [&](const YAML::Node& item, const std::string& p) {
+                      WebhookConfig w = webhook(item, p);
+                      for (const WebhookConfig& other : t.webhooks) {
+                        if (other.url == w.url) {
+                          fail(item["url"], p + ".url", "webhook URL given twice in the tenant");
+                        }
+                      }
+                      t.webhooks.push_back(std::move(w));
+                    });
+    }
     if (auto n = f.get("feature_codes")) {
       t.feature_codes = feature_codes(*n, f.path("feature_codes"));
     }
@@ -764,6 +776,53 @@ class Parser {
     if (!table) fail(node, path, table.message());
     zones_.emplace(zone_name, *table);
     return std::move(table).value();
+  }
+
+  WebhookConfig webhook(const YAML::Node& node, const std::string& path) {
+    Fields f(node, path, {"url", "secret", "events"}, lines_);
+    WebhookConfig w;
+    const YAML::Node url = f.require("url");
+    w.url = scalar(url, f.path("url"), "a URL such as https://crm.example.com/tamas");
+    if (auto u = parse_http_url(w.url); !u) fail(url, f.path("url"), u.message());
+    // The secret is never shown in a message.
+    const YAML::Node secret = f.require("secret");
+    if (!secret.IsScalar()) {
+      // The key's line: an empty value's mark is on the line after it.
+      throw ParseError{f.key_line("secret"), f.path("secret"),
+                       "expected a secret of at least 16 characters, got " + describe(secret)};
+    }
+    w.secret = secret.Scalar();
+    if (w.secret.size() < 16) {
+      fail(secret, f.path("secret"),
+           "the secret must be at least 16 bytes long (it keys the signature), got " +
+               std::to_string(w.secret.size()));
+    }
+    if (auto n = f.get("events")) {
+      const std::string p = f.path("events");
+      if (!n->IsSequence()) {
+        fail(*n, p,
+             "expected a list of contact events (leave `events` out for all), got " + describe(*n));
+      }
+      if (n->size() == 0) {
+        fail(*n, p, "name at least one contact event (leave `events` out for all)");
+      }
+      for_each_item(*n, p, "contact events", [&](const YAML::Node& item, const std::string& ip) {
+        const std::string& e = scalar(item, ip, "a contact event name");
+        if (std::find(std::begin(kContactEvents), std::end(kContactEvents), e) ==
+            std::end(kContactEvents)) {
+          std::string known;
+          for (std::string_view k : kContactEvents) {
+            known += (known.empty() ? "" : ", ") + std::string(k);
+          }
+          fail(item, ip, "unknown contact event '" + e + "' (expected one of " + known + ")");
+        }
+        if (std::find(w.events.begin(), w.events.end(), e) != w.events.end()) {
+          fail(item, ip, "event '" + e + "' given twice");
+        }
+        w.events.push_back(e);
+      });
+    }
+    return w;
   }
 
   Trunk trunk(const YAML::Node& node, const std::string& path) {

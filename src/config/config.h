@@ -11,8 +11,8 @@
 // database into offset tables (core/flow/calendar.h) while loading.
 //
 // Per tenant it also holds the queues, agents (with their SIP passwords), break reasons, feature
-// codes and SIP realm, as plain data named by strings (QueueSpec, AgentSpec) for the server to add
-// to its core::Router.
+// codes, SIP realm and webhooks, as plain data named by strings (QueueSpec, AgentSpec) for the
+// server to add to its core::Router.
 //
 // The result is plain data; each tenant's flows are an immutable shared FlowSet that calls keep
 // across a reload. Loading does file and process IO (reads the file, stats prompt files, runs
@@ -192,6 +192,17 @@ struct FeatureCodes {
   std::string resume = "*14";
 };
 
+// The steps of a contact, as the live stream (docs/api.md) and the webhooks name them.
+inline constexpr std::string_view kContactEvents[] = {
+    "queued", "offered", "connected", "held", "resumed", "transferred", "ended", "wrapped-up"};
+
+// Where a tenant's contact events are POSTed, signed (docs/webhooks.md).
+struct WebhookConfig {
+  std::string url;     // http:// or https://; checked with parse_http_url (common/url.h)
+  std::string secret;  // the HMAC-SHA256 key; at least 16 bytes
+  std::vector<std::string> events;  // names from kContactEvents, each once; empty = every one
+};
+
 struct TenantConfig {
   std::string id;
   Language language = Language::kEn;
@@ -211,6 +222,7 @@ struct TenantConfig {
   std::string realm;  // the SIP digest realm of the tenant's phones; unique across tenants
   // Digest algorithms challenged, in order: "SHA-256", "MD5" (each at most once, not empty).
   std::vector<std::string> digest_algorithms = {"SHA-256", "MD5"};
+  std::vector<WebhookConfig> webhooks;  // in file order; each URL at most once
 
   const QueueSpec* find_queue(std::string_view queue_id) const;
   const AgentSpec* find_agent(std::string_view extension) const;

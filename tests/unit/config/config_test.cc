@@ -628,6 +628,104 @@ TEST(ConfigAcd, BadQueuesAndAgentsNameLineAndField) {
   }
 }
 
+// kGood with two webhooks (lines 18-22).
+std::string webhooks_yaml() {
+  return replace(kGood, "    transfer_allow:",
+                 "    webhooks:\n"
+                 "      - url: https://crm.example.com/tamas?token=abc\n"
+                 "        secret: \"0123456789abcdef\"\n"
+                 "        events: [ended, wrapped-up]\n"
+                 "      - {url: \"http://[::1]:8080/hook\", secret: 0123456789abcdefXYZ}\n"
+                 "    transfer_allow:");
+}
+
+TEST(ConfigWebhooks, Load) {
+  auto cfg = load_config_string(webhooks_yaml(), "acme.yaml", "/srv/tamas", no_synthesis());
+  ASSERT_TRUE(cfg.is_ok()) << cfg.message();
+  const TenantConfig& t = cfg->tenants[0];
+  ASSERT_EQ(t.webhooks.size(), 2u);
+  EXPECT_EQ(t.webhooks[0].url, "https://crm.example.com/tamas?token=abc");
+  EXPECT_EQ(t.webhooks[0].secret, "0123456789abcdef");
+  EXPECT_EQ(t.webhooks[0].events, (std::vector<std::string>{"ended", "wrapped-up"}));
+  EXPECT_EQ(t.webhooks[1].url, "http://[::1]:8080/hook");
+  EXPECT_EQ(t.webhooks[1].secret, "0123456789abcdefXYZ");
+  EXPECT_TRUE(t.webhooks[1].events.empty()) << "no events: every event";
+
+  // Every contact event name is accepted.
+  std::string all = "[";
+  for (std::string_view e : kContactEvents) all += std::string(all.size() > 1 ? ", " : "") += e;
+  all += "]";
+  cfg = load_config_string(replace(webhooks_yaml(), "[ended, wrapped-up]", all), "acme.yaml",
+                           "/srv/tamas", no_synthesis());
+  ASSERT_TRUE(cfg.is_ok()) << cfg.message();
+  EXPECT_EQ(cfg->tenants[0].webhooks[0].events.size(), std::size(kContactEvents));
+
+  // None at all: the default.
+  cfg = load_config_string(kGood, "acme.yaml", "/srv/tamas", no_synthesis());
+  ASSERT_TRUE(cfg.is_ok()) << cfg.message();
+  EXPECT_TRUE(cfg->tenants[0].webhooks.empty());
+}
+
+TEST(ConfigWebhooks, BadWebhooksNameLineAndField) {
+  const std::vector<BadCase> cases = {
+      {"events: [ended, wrapped-up]", "events: [ended, wrapped-up]\n        retries: 3",
+       "22: tenants[0].webhooks[0].retries: unknown field (expected one of url, secret, events)"},
+      {"url: \"http://[::1]:8080/hook\", ", "",
+       "22: tenants[0].webhooks[1].url: required field is missing"},
+      {"        secret: \"0123456789abcdef\"\n", "",
+       "19: tenants[0].webhooks[0].secret: required field is missing"},
+      {"\"0123456789abcdef\"", "\"0123456789abcde\"",
+       "20: tenants[0].webhooks[0].secret: the secret must be at least 16 bytes long (it keys the "
+       "signature), got 15"},
+      {"secret: \"0123456789abcdef\"", "secret: [a, b]",
+       "20: tenants[0].webhooks[0].secret: expected a secret of at least 16 characters, got a "
+       "list"},
+      {"secret: \"0123456789abcdef\"", "secret:",
+       "20: tenants[0].webhooks[0].secret: expected a secret of at least 16 characters, got "
+       "nothing"},
+      {"[ended, wrapped-up]", "[ended, wrapup]",
+       "21: tenants[0].webhooks[0].events[1]: unknown contact event 'wrapup' (expected one of "
+       "queued, offered, connected, held, resumed, transferred, ended, wrapped-up)"},
+      {"[ended, wrapped-up]", "[ended, ended]",
+       "21: tenants[0].webhooks[0].events[1]: event 'ended' given twice"},
+      {"[ended, wrapped-up]", "[ended, [held]]",
+       "21: tenants[0].webhooks[0].events[1]: expected a contact event name, got a list"},
+      {"[ended, wrapped-up]", "[]",
+       "21: tenants[0].webhooks[0].events: name at least one contact event (leave `events` out "
+       "for all)"},
+      {"[ended, wrapped-up]", "ended",
+       "21: tenants[0].webhooks[0].events: expected a list of contact events (leave `events` out "
+       "for all), got 'ended'"},
+      {"url: https://crm.example.com/tamas?token=abc", "url: [https://crm.example.com/]",
+       "19: tenants[0].webhooks[0].url: expected a URL such as https://crm.example.com/tamas, got "
+       "a list"},
+      {"https://crm.example.com/tamas?token=abc", "ftp://crm.example.com/tamas",
+       "19: tenants[0].webhooks[0].url: invalid URL 'ftp://crm.example.com/tamas': expected "
+       "http://host/path or https://host/path"},
+      {"https://crm.example.com/tamas?token=abc", "https://crm_example.com/tamas",
+       "19: tenants[0].webhooks[0].url: invalid URL 'https://crm_example.com/tamas': "
+       "'crm_example.com' is not a host name (letters, digits, '-' and '.'), an IPv4 address or "
+       "an IPv6 address in brackets"},
+      {"http://[::1]:8080/hook", "http://[::1]:80800/hook",
+       "22: tenants[0].webhooks[1].url: invalid URL 'http://[::1]:80800/hook': the port must be a "
+       "number from 1 to 65535"},
+      {"http://[::1]:8080/hook", "https://crm.example.com/tamas?token=abc",
+       "22: tenants[0].webhooks[1].url: webhook URL given twice in the tenant"},
+      {"    webhooks:\n      - url: https://crm.example.com/tamas?token=abc\n"
+       "        secret: \"0123456789abcdef\"\n        events: [ended, wrapped-up]\n"
+       "      - {url: \"http://[::1]:8080/hook\", secret: 0123456789abcdefXYZ}\n",
+       "    webhooks: {url: \"http://[::1]:8080/hook\", secret: 0123456789abcdefXYZ}\n",
+       "18: tenants[0].webhooks: expected a list of webhooks, got a mapping"},
+  };
+  const std::string base = webhooks_yaml();
+  for (const BadCase& c : cases) {
+    const std::string yaml = replace(base, c.from, c.to);
+    auto cfg = load_config_string(yaml, "acme.yaml", "/srv/tamas", no_synthesis());
+    ASSERT_FALSE(cfg.is_ok()) << "accepted: " << c.to;
+    EXPECT_EQ(cfg.message(), std::string("acme.yaml:") + c.expected) << "for: " << c.to;
+  }
+}
+
 TEST(ConfigAcd, ExtensionMayNotBeThePauseCodeWithAReason) {
   // pause "10" then reason 3 dials 103.
   std::string yaml = replace(kAcd, "pause: \"*23\"", "pause: \"10\"");
