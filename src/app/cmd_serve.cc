@@ -3,6 +3,9 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <mutex>
+#include <vector>
 
 #include "app/commands.h"
 #include "app/server_options.h"
@@ -11,6 +14,7 @@
 #include "server/server.h"
 #ifdef TAMAS_HAVE_API
 #include "api/http.h"
+#include "api/webhook.h"
 #include "app/api_routes.h"
 #include "app/live_stream.h"
 #include "auth/session.h"
@@ -19,6 +23,42 @@
 
 namespace tamas::app {
 namespace {
+
+#ifdef TAMAS_HAVE_API
+// Each tenant's webhooks as configured now (replaced on reload); read on the core thread.
+class WebhookTable {
+ public:
+  void set(const config::ServerConfig& cfg) {
+    auto next = std::make_shared<std::map<std::string, std::vector<api::WebhookTarget>>>();
+    for (const config::TenantConfig& t : cfg.tenants) {
+      for (const config::WebhookConfig& w : t.webhooks) {
+        (*next)[t.id].push_back(api::WebhookTarget{w.url, w.secret, w.events});
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    table_ = std::move(next);
+  }
+  // Hands a contact event to each of its tenant's webhooks that wants it.
+  void deliver(api::WebhookSender& sender, const server::LiveEvent& e) {
+    if (e.topic != server::Topic::kContacts) return;
+    std::shared_ptr<const std::map<std::string, std::vector<api::WebhookTarget>>> table;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      table = table_;
+    }
+    if (!table) return;
+    auto it = table->find(e.tenant);
+    if (it == table->end()) return;
+    for (const api::WebhookTarget& t : it->second) {
+      if (t.wants(e.event)) sender.deliver(e.tenant, t, e.event, e.json);
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::shared_ptr<const std::map<std::string, std::vector<api::WebhookTarget>>> table_;
+};
+#endif
 
 // The web UI's folder: --web-dir, else web/dist beside the folder of the binary (build/tamas in a
 // checkout), if it has been built; empty when there is none (the API is served all the same).
@@ -50,6 +90,15 @@ int run_serve(const ServerOptions& opt) {
     return 2;
   }
   const config::HttpConfig http = cfg->http;
+#ifdef TAMAS_HAVE_API
+  WebhookTable webhooks;
+  webhooks.set(*cfg);
+  auto sender = api::WebhookSender::start();
+  if (!sender) {
+    std::cerr << "tamas serve: webhooks: " << sender.message() << "\n";
+    return 1;
+  }
+#endif
   const std::string data_dir = cfg->data_dir;
   const std::string db_path = data_dir + "/tamas.db";
   auto server = server::Server::start(std::make_shared<const config::ServerConfig>(std::move(*cfg)));
@@ -66,7 +115,10 @@ int run_serve(const ServerOptions& opt) {
   }
   auth::Sessions sessions;
   LiveHub hub;
-  (*server)->set_event_listener([&hub](const server::LiveEvent& e) { hub.publish(e); });
+  (*server)->set_event_listener([&hub, &webhooks, &sender](const server::LiveEvent& e) {
+    hub.publish(e);
+    webhooks.deliver(**sender, e);
+  });
   struct Unhook {  // on every way out: the server stops calling the hub before the hub goes
     std::unique_ptr<server::Server>& server;
     LiveHub& hub;
@@ -109,8 +161,12 @@ int run_serve(const ServerOptions& opt) {
         log::error("reload refused; the running configuration is kept", {{"why", next.message()}});
         continue;
       }
-      Status s = (*server)->reload(std::make_shared<const config::ServerConfig>(std::move(*next)));
+      auto fresh = std::make_shared<const config::ServerConfig>(std::move(*next));
+      Status s = (*server)->reload(fresh);
       if (!s.is_ok()) log::error("reload refused", {{"why", s.message()}});
+#ifdef TAMAS_HAVE_API
+      if (s.is_ok()) webhooks.set(*fresh);
+#endif
       continue;
     }
     log::info("draining: no new calls; waiting for calls in progress",

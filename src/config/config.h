@@ -194,7 +194,8 @@ struct FeatureCodes {
 
 // The steps of a contact, as the live stream (docs/api.md) and the webhooks name them.
 inline constexpr std::string_view kContactEvents[] = {
-    "queued", "offered", "connected", "held", "resumed", "transferred", "ended", "wrapped-up"};
+    "queued", "offered", "missed", "connected", "held", "resumed", "transferred", "ended",
+    "wrapped-up"};
 
 // Where a tenant's contact events are POSTed, signed (docs/webhooks.md).
 struct WebhookConfig {

@@ -26,6 +26,9 @@ struct LiveEvent {
   // The agent this event concerns (its extension), or empty: an agent sees the events of its own
   // contacts and of itself; supervisors see all of their tenant's.
   std::string agent;
+  // For kContacts, the step: queued, offered, missed, connected, held, resumed, transferred,
+  // ended, wrapped-up (what webhooks are chosen by).
+  std::string event;
   // The event as the stream sends it: one JSON object with "type" ("agent", "queue", "contact")
   // and "tenant"; see docs/api.md for each type's fields.
   std::string json;

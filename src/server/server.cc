@@ -1512,9 +1512,10 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
 
   // ---- live events (docs/api.md, the stream) ----
 
-  void emit(const std::string& tenant, Topic topic, const std::string& agent, std::string json) {
+  void emit(const std::string& tenant, Topic topic, const std::string& agent, std::string json,
+            std::string_view event = "") {
     std::lock_guard<std::mutex> lock(listener_mu_);
-    if (listener_) listener_(LiveEvent{tenant, topic, agent, std::move(json)});
+    if (listener_) listener_(LiveEvent{tenant, topic, agent, std::string(event), std::move(json)});
   }
 
   std::string record_id(const Call& c) const { return node_ + "-" + std::to_string(c.id.value); }
@@ -1526,7 +1527,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   void contact_event(const Call& c, std::string_view event, const std::string& agent,
                      const nlohmann::json* extra = nullptr) {
     emit(c.tenant->id, Topic::kContacts, agent,
-         server::contact_event(c.tenant->id, wall_now(), event, contact_fields(c, agent), extra));
+         server::contact_event(c.tenant->id, wall_now(), event, contact_fields(c, agent), extra),
+         event);
   }
 
   // The agent's contact for the web side is now `state` (a new contact replaces the last).
@@ -1565,7 +1567,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     const nlohmann::json extra = {{"result", r.result}};
     emit(c.tenant->id, Topic::kContacts, r.agent,
          server::contact_event(c.tenant->id, wall_now(), "ended",
-                               {r.id, r.caller, r.called, r.queue, r.agent, r.ivr_path}, &extra));
+                               {r.id, r.caller, r.called, r.queue, r.agent, r.ivr_path}, &extra),
+         "ended");
   }
 
   // The web side's view of, and hand on, an agent's contact (Server::agent_contact).
@@ -1657,7 +1660,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
         }
         const nlohmann::json extra = {{"disposition", req.disposition}, {"notes", req.notes}};
         emit(rt.id, Topic::kContacts, ev.extension,
-             server::contact_event(rt.id, wall_now(), "wrapped-up", ac.fields, &extra));
+             server::contact_event(rt.id, wall_now(), "wrapped-up", ac.fields, &extra),
+             "wrapped-up");
         ContactAnswer done;
         done.contact = contact_view(ac, q);
         done.contact.state = "done";

@@ -1,0 +1,248 @@
+// The HTTP API (docs/api.md) as typed functions. Requests are signed in by the session cookie;
+// anything but GET carries X-CSRF-Token. A 401 on any call but the sign-in itself ends the
+// session here and returns to the sign-in page (through onUnauthorized, set by main.ts).
+
+import { loadSession, type Role } from './session';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+let unauthorized: () => void = () => {};
+/** Called once by the app: what to do when the server says the session is gone. */
+export function onUnauthorized(fn: () => void): void {
+  unauthorized = fn;
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+async function call<T>(method: Method, path: string, body?: unknown, signIn = false): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET') {
+    const s = loadSession();
+    if (s) headers['X-CSRF-Token'] = s.csrf;
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, 'network');
+  }
+  const text = await res.text();
+  let data: unknown = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const err = (data ?? {}) as { error?: unknown; field?: unknown };
+    const e = new ApiError(
+      res.status,
+      typeof err.error === 'string' ? err.error : res.statusText,
+      typeof err.field === 'string' ? err.field : undefined,
+    );
+    if (res.status === 401 && !signIn) unauthorized();
+    throw e;
+  }
+  return data as T;
+}
+
+const enc = encodeURIComponent;
+const tenantPath = (tenant: string) => `/api/v1/tenants/${enc(tenant)}`;
+
+// ---------------------------------------------------------------- types of the answers
+
+export interface LoginAnswer {
+  token: string;
+  csrf: string;
+  tenant: string;
+  username: string;
+  role: Role;
+}
+export interface Me {
+  tenant: string;
+  username: string;
+  role: Role;
+}
+export interface QueueLive {
+  id: string;
+  waiting: number;
+  longest_wait_seconds: number;
+  agents_logged_in: number;
+  agents_available: number;
+  agents_idle: number;
+  offered: number;
+  answered: number;
+  abandoned: number;
+  service_level: number;
+  asa_seconds: number;
+}
+export type AgentStatus = 'available' | 'break' | 'logged-out';
+export type AgentState = 'idle' | 'reserved' | 'on-contact' | 'wrap-up';
+export interface AgentLive {
+  extension: string;
+  status: AgentStatus;
+  state: AgentState;
+  reason: string;
+  seconds_in_state: number;
+}
+export interface Live {
+  tenant: string;
+  calls: number;
+  queues: QueueLive[];
+  agents: AgentLive[];
+}
+export interface Interaction {
+  id: string;
+  caller: string;
+  called: string;
+  started_at: string;
+  ended_at: string;
+  ivr_path: string;
+  queue: string;
+  agent: string;
+  result: string;
+  wait_seconds: number;
+  talk_seconds: number;
+  transfers: number;
+  hold_seconds?: number;
+  disposition?: string;
+  wrapup_notes?: string;
+  wrapped_up_by?: string;
+}
+export interface User {
+  username: string;
+  role: Role;
+  name: string;
+  created_at: string;
+  disabled: boolean;
+}
+export interface Customer {
+  number: string;
+  known: boolean;
+  name?: string;
+  notes?: string;
+  tags?: string[];
+  updated_at?: string;
+  updated_by?: string;
+  history: { id: string; started_at: string; queue: string; agent: string; result: string }[];
+}
+export interface QueueSetup {
+  id: string;
+  name?: string;
+  strategy?: string;
+  service_level?: { target?: number; threshold_seconds?: number };
+  wrap_up_seconds?: number;
+  dispositions?: string[];
+  script?: string;
+}
+export interface AgentSetup {
+  extension: string;
+  name?: string;
+  skills?: Record<string, number>;
+  /** The queues the agent serves, with the tier (or plain ids). */
+  queues?: ({ queue: string; tier?: number } | string)[];
+}
+export interface TenantQueues {
+  queues: QueueSetup[];
+  /** The reasons an agent may give for a break (the tenant's configuration). */
+  break_reasons: string[];
+}
+export type ContactState = 'ringing' | 'connected' | 'held' | 'wrap-up';
+export interface ContactBrief {
+  id: string;
+  caller: string;
+  called: string;
+  queue: string;
+  agent: string;
+  ivr_path: string | string[];
+  /** On some events (where docs/api.md puts them beside `contact`, the server may put them inside). */
+  result?: string;
+  disposition?: string;
+  notes?: string;
+  to?: string;
+}
+export interface AgentContact extends ContactBrief {
+  state: ContactState;
+  since: string;
+  dispositions: string[];
+  script: string;
+}
+/** The agent's figures for today; the keys are shown as the server sends them. */
+export type Today = Record<string, number | string>;
+
+// ---------------------------------------------------------------- calls
+
+export const api = {
+  login: (tenant: string, username: string, password: string) =>
+    call<LoginAnswer>('POST', '/api/v1/auth/login', { tenant, username, password }, true),
+  logout: () => call<unknown>('POST', '/api/v1/auth/logout', {}),
+  me: () => call<Me>('GET', '/api/v1/me'),
+  live: (t: string) => call<Live>('GET', `${tenantPath(t)}/live`),
+  interactions: (t: string, q: Record<string, string | number>) => {
+    const qs = new URLSearchParams(Object.entries(q).map(([k, v]) => [k, String(v)]));
+    return call<{ interactions: Interaction[]; offset: number; limit: number }>(
+      'GET',
+      `${tenantPath(t)}/interactions?${qs.toString()}`,
+    );
+  },
+  setStatus: (t: string, agent: string, status: AgentStatus, reason = '') =>
+    call<unknown>('PUT', `${tenantPath(t)}/agents/${enc(agent)}/status`, reason ? { status, reason } : { status }),
+  users: (t: string) => call<{ users: User[] }>('GET', `${tenantPath(t)}/users`),
+  addUser: (t: string, u: { username: string; role: Role; password: string; name: string }) =>
+    call<User>('POST', `${tenantPath(t)}/users`, u),
+  customer: (t: string, number: string) => call<Customer>('GET', `${tenantPath(t)}/customers/${enc(number)}`),
+  saveCustomer: (t: string, number: string, c: { name: string; notes: string; tags: string[] }) =>
+    call<unknown>('PUT', `${tenantPath(t)}/customers/${enc(number)}`, c),
+  queues: (t: string) =>
+    call<Partial<TenantQueues> | QueueSetup[]>('GET', `${tenantPath(t)}/queues`).then(
+      (v): TenantQueues => ({
+        queues: listOf<QueueSetup>('queues')(v),
+        break_reasons: Array.isArray(v) ? [] : (v.break_reasons ?? []),
+      }),
+    ),
+  agents: (t: string) => call<{ agents: AgentSetup[] } | AgentSetup[]>('GET', `${tenantPath(t)}/agents`).then(listOf<AgentSetup>('agents')),
+  today: (t: string, agent: string) => call<Today>('GET', `${tenantPath(t)}/agents/${enc(agent)}/today`),
+  contact: (t: string, agent: string) => call<AgentContact>('GET', `${tenantPath(t)}/agents/${enc(agent)}/contact`),
+  contactAction: (t: string, agent: string, action: 'hangup' | 'hold' | 'resume') =>
+    call<unknown>('POST', `${tenantPath(t)}/agents/${enc(agent)}/contact/${action}`, {}),
+  transfer: (t: string, agent: string, to: string) =>
+    call<unknown>('POST', `${tenantPath(t)}/agents/${enc(agent)}/contact/transfer`, { to }),
+  wrapUp: (t: string, agent: string, disposition: string, notes: string) =>
+    call<unknown>('POST', `${tenantPath(t)}/agents/${enc(agent)}/contact/wrapup`, { disposition, notes }),
+};
+
+/** The set-up lists are documented as lists; accept `{queues: [...]}` as well. */
+function listOf<T>(key: string): (v: unknown) => T[] {
+  return (v) => {
+    if (Array.isArray(v)) return v as T[];
+    const inner = (v as Record<string, unknown> | null)?.[key];
+    return Array.isArray(inner) ? (inner as T[]) : [];
+  };
+}
+
+/** Every interaction since `since`, following pages of 1,000. */
+export async function allInteractionsSince(t: string, since: Date, cap = 20000): Promise<Interaction[]> {
+  const out: Interaction[] = [];
+  for (let offset = 0; offset < cap; offset += 1000) {
+    const page = await api.interactions(t, { since: since.toISOString(), limit: 1000, offset });
+    out.push(...page.interactions);
+    if (page.interactions.length < 1000) break;
+  }
+  return out;
+}

@@ -1,0 +1,224 @@
+// Administration (/admin): the tenant's users (list and create), and its queues and agents,
+// read-only for now: the configuration file is where queues, numbers and flows are edited
+// until the API can change them, and the page says so rather than offering buttons that do
+// nothing. Managers see their own tenant; admins type the tenant's id.
+
+import { type AgentSetup, api, ApiError, type TenantQueues, type User } from '../api';
+import { fmtDateTime } from '../dates';
+import { field, h, replace } from '../dom';
+import { type Key, list, num, t, tDynamic } from '../i18n';
+import { errorText, phone } from '../format';
+import type { Role } from '../session';
+import type { Page, PageContext } from '../shell';
+import { tenantPicker } from './tenant-picker';
+
+type Load<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'error'; message: string };
+
+export class AdminPage implements Page {
+  private readonly tenant: string;
+  private users: Load<User[]> = { state: 'loading' };
+  private queues: Load<TenantQueues> = { state: 'loading' };
+  private agents: Load<AgentSetup[]> = { state: 'loading' };
+  private draft = { username: '', name: '', role: 'agent' as Role, password: '' };
+  private formError = '';
+  private readonly boxes = {
+    users: h('div', { class: 'table-wrap' }),
+    form: h('div'),
+    queues: h('div', { class: 'table-wrap' }),
+    agents: h('div', { class: 'table-wrap' }),
+  };
+
+  constructor(private readonly ctx: PageContext) {
+    this.tenant = ctx.tenant;
+    if (!this.tenant) return;
+    void this.loadUsers();
+    void this.load(() => api.queues(this.tenant), (v) => (this.queues = v), () => this.renderQueues());
+    void this.load(() => api.agents(this.tenant), (v) => (this.agents = v), () => this.renderAgents());
+  }
+
+  destroy(): void {}
+
+  private async load<T>(fetcher: () => Promise<T>, set: (v: Load<T>) => void, draw: () => void): Promise<void> {
+    try {
+      set({ state: 'ok', value: await fetcher() });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return;
+      set({ state: 'error', message: errorText(e) });
+    }
+    draw();
+  }
+
+  private loadUsers(): Promise<void> {
+    return this.load(async () => (await api.users(this.tenant)).users, (v) => (this.users = v), () => this.renderUsers());
+  }
+
+  render(): Node {
+    const picker = tenantPicker(this.ctx);
+    if (!this.tenant) return h('div', { class: 'admin' }, picker, h('p', { class: 'muted' }, t('tenant.none')));
+    this.renderUsers();
+    this.renderForm();
+    this.renderQueues();
+    this.renderAgents();
+    return h(
+      'div',
+      { class: 'admin' },
+      picker,
+      h('h1', null, t('admin.title', { tenant: this.tenant })),
+      h(
+        'div',
+        { class: 'admin-grid' },
+        h('section', { class: 'card', attrs: { 'aria-labelledby': 'ad-users' } }, h('h2', { id: 'ad-users' }, t('admin.users')), this.boxes.users),
+        h('section', { class: 'card', attrs: { 'aria-labelledby': 'ad-new' } }, h('h2', { id: 'ad-new' }, t('admin.newuser')), this.boxes.form),
+      ),
+      h('p', { class: 'notice', attrs: { 'data-testid': 'config-note' } }, t('admin.readonly')),
+      h(
+        'div',
+        { class: 'admin-grid' },
+        h('section', { class: 'card', attrs: { 'aria-labelledby': 'ad-queues' } }, h('h2', { id: 'ad-queues' }, t('admin.queues')), this.boxes.queues),
+        h('section', { class: 'card', attrs: { 'aria-labelledby': 'ad-agents' } }, h('h2', { id: 'ad-agents' }, t('admin.agents')), this.boxes.agents),
+      ),
+    );
+  }
+
+  private table(headers: string[], rows: HTMLElement[]): HTMLElement {
+    return h('table', { class: 'grid' }, h('thead', null, h('tr', null, headers.map((x) => h('th', { scope: 'col' }, x)))), h('tbody', null, rows));
+  }
+
+  private status<T>(l: Load<T>, box: HTMLElement): l is { state: 'ok'; value: T } {
+    if (l.state === 'loading') replace(box, h('p', { class: 'muted' }, t('common.loading')));
+    else if (l.state === 'error') replace(box, h('p', { class: 'form-error' }, l.message));
+    return l.state === 'ok';
+  }
+
+  private renderUsers(): void {
+    const l = this.users;
+    if (!this.status(l, this.boxes.users)) return;
+    replace(
+      this.boxes.users,
+      this.table(
+        [t('col.username'), t('col.name'), t('col.role'), t('col.created')],
+        l.value.map((u) =>
+          h(
+            'tr',
+            { attrs: { 'data-user': u.username }, class: u.disabled ? 'disabled' : '' },
+            h('th', { scope: 'row' }, h('bdi', null, u.username)),
+            h('td', null, u.name),
+            h('td', null, t(`role.${u.role}` as Key), u.disabled ? h('small', { class: 'muted' }, ` (${t('admin.disabled')})`) : null),
+            h('td', null, fmtDateTime(u.created_at)),
+          ),
+        ),
+      ),
+    );
+  }
+
+  private renderForm(): void {
+    const roles: Role[] = this.ctx.session.role === 'admin' ? ['agent', 'supervisor', 'analyst', 'manager'] : ['agent', 'supervisor', 'analyst'];
+    const d = this.draft;
+    const username = h('input', { id: 'new-username', required: true, value: d.username, oninput: () => (d.username = username.value), attrs: { dir: 'ltr', autocomplete: 'off' } });
+    const name = h('input', { id: 'new-name', value: d.name, oninput: () => (d.name = name.value) });
+    const role = h(
+      'select',
+      { id: 'new-role', onchange: () => (d.role = role.value as Role) },
+      roles.map((r) => h('option', { value: r, selected: r === d.role }, t(`role.${r}` as Key))),
+    );
+    const password = h('input', { id: 'new-password', type: 'password', required: true, attrs: { autocomplete: 'new-password' }, value: d.password, oninput: () => (d.password = password.value) });
+    const error = h('p', { class: 'form-error', attrs: { role: 'alert' } }, this.formError);
+    const submit = h('button', { type: 'submit', class: 'primary', id: 'new-submit' }, t('admin.create'));
+    replace(
+      this.boxes.form,
+      h(
+        'form',
+        {
+          class: 'stack',
+          onsubmit: (e: SubmitEvent) => {
+            e.preventDefault();
+            void this.createUser(submit);
+          },
+        },
+        field(t('col.username'), username, t('admin.username.hint')),
+        field(t('col.name'), name),
+        field(t('col.role'), role),
+        field(t('signin.password'), password),
+        error,
+        submit,
+      ),
+    );
+  }
+
+  private async createUser(button: HTMLButtonElement): Promise<void> {
+    const d = this.draft;
+    button.disabled = true;
+    this.formError = '';
+    try {
+      await api.addUser(this.tenant, { username: d.username.trim(), role: d.role, password: d.password, name: d.name.trim() || d.username.trim() });
+      this.ctx.flash(t('admin.created', { username: d.username.trim() }));
+      this.draft = { username: '', name: '', role: d.role, password: '' };
+      await this.loadUsers();
+    } catch (e) {
+      this.formError = e instanceof ApiError && e.status === 409 ? t('admin.taken') : errorText(e);
+    } finally {
+      button.disabled = false;
+      this.renderForm();
+    }
+  }
+
+  private renderQueues(): void {
+    const l = this.queues;
+    if (!this.status(l, this.boxes.queues)) return;
+    // Strategy names and break reasons are configuration words, shown as configured when the
+    // catalogue has no translation for them.
+    const reasons = l.value.break_reasons;
+    if (l.value.queues.length === 0) return replace(this.boxes.queues, h('p', { class: 'muted' }, t('admin.noqueues')));
+    replace(
+      this.boxes.queues,
+      this.table(
+        [t('col.queue'), t('col.strategy'), t('col.target'), t('col.wrapup'), t('col.dispositions')],
+        l.value.queues.map((q) => {
+          const sl = q.service_level;
+          const target = sl?.target !== undefined ? (sl.target > 1 ? sl.target / 100 : sl.target) : undefined;
+          const within = sl?.threshold_seconds;
+          return h(
+            'tr',
+            { attrs: { 'data-queue': q.id } },
+            h('th', { scope: 'row' }, q.name && q.name !== q.id ? `${q.name} (${q.id})` : q.id),
+            h('td', null, q.strategy ?? '—'),
+            h(
+              'td',
+              null,
+              target !== undefined
+                ? t('admin.target', { pct: num(target, { style: 'percent' }), s: within ?? 0 })
+                : within !== undefined
+                  ? t('admin.within', { s: within })
+                  : '—',
+            ),
+            h('td', null, q.wrap_up_seconds !== undefined ? `${num(q.wrap_up_seconds)} ${t('unit.s')}` : '—'),
+            h('td', null, list(q.dispositions ?? []) || '—'),
+          );
+        }),
+      ),
+      reasons.length ? h('p', { class: 'muted reasons' }, t('admin.reasons', { list: list(reasons.map((r) => tDynamic('reason', r))) })) : null,
+    );
+  }
+
+  private renderAgents(): void {
+    const l = this.agents;
+    if (!this.status(l, this.boxes.agents)) return;
+    if (l.value.length === 0) return replace(this.boxes.agents, h('p', { class: 'muted' }, t('admin.noagents')));
+    replace(
+      this.boxes.agents,
+      this.table(
+        [t('col.agent'), t('col.name'), t('col.queues'), t('col.skills')],
+        l.value.map((a) =>
+          h(
+            'tr',
+            { attrs: { 'data-agent': a.extension } },
+            h('th', { scope: 'row' }, phone(a.extension)),
+            h('td', null, a.name ?? ''),
+            h('td', null, list((a.queues ?? []).map((m) => (typeof m === 'string' ? m : m.tier && m.tier > 1 ? `${m.queue} (${t('admin.tier', { n: m.tier })})` : m.queue))) || '—'),
+            h('td', null, list(Object.entries(a.skills ?? {}).map(([s, lv]) => `${s} ${num(lv)}`)) || '—'),
+          ),
+        ),
+      ),
+    );
+  }
+}
