@@ -9,6 +9,7 @@
 #include "api/http.h"
 #include "app/live_stream.h"
 #include "auth/accounts.h"
+#include "auth/password.h"
 #include "config/config.h"
 #include "server/live_events.h"
 #include "auth/session.h"
@@ -98,11 +99,32 @@ json principal_json(const api::Principal& p) {
 Response live(const ApiContext& ctx, const Request& req) {
   auto v = ctx.server->snapshot(req.params.at("tenant"), std::chrono::seconds(2));
   if (!v) return api::json_error(503, "the live view is not available now");
+  // An agent sees the queues, itself and its own contact; the rest see everything.
+  const api::Principal& who = *req.principal;
+  const bool agent = who.role == Role::kAgent;
   json queues = json::array();
   for (const server::QueueView& q : v->queues) queues.push_back(server::to_json(q));
   json agents = json::array();
-  for (const server::AgentView& a : v->agents) agents.push_back(server::to_json(a));
-  return json_ok({{"tenant", v->tenant}, {"calls", v->calls}, {"queues", queues}, {"agents", agents}});
+  for (const server::AgentView& a : v->agents) {
+    if (!agent || a.extension == who.username) agents.push_back(server::to_json(a));
+  }
+  json contacts = json::array();
+  for (const server::ContactView& c : v->contacts) {
+    if (agent && c.agent != who.username) continue;
+    contacts.push_back({{"id", c.id},
+                        {"caller", c.caller},
+                        {"called", c.called},
+                        {"queue", c.queue},
+                        {"agent", c.agent},
+                        {"ivr_path", c.ivr_path},
+                        {"state", c.state},
+                        {"since", store::format_time(c.since)}});
+  }
+  return json_ok({{"tenant", v->tenant},
+                  {"calls", v->calls},
+                  {"queues", queues},
+                  {"agents", agents},
+                  {"contacts", contacts}});
 }
 
 // Interaction records, newest last, filtered by since / queue / agent / caller / result, paged
@@ -322,6 +344,78 @@ Response add_user(const ApiContext& ctx, const Request& req) {
   ctx.store->save_audit({now(), u->tenant, req.principal->username, req.remote_address,
                          "user.add", u->username + " (" + u->role + ")"});
   return json_ok({{"username", u->username}, {"role", u->role}, {"name", u->display_name}}, 201);
+}
+
+// {disabled, password}: a manager changes the tenant's supervisors, agents and analysts; an admin
+// also its managers. Disabling (or a new password) ends the user's sessions at once; a disabled
+// user's integration tokens stop working too.
+Response update_user(const ApiContext& ctx, const Request& req) {
+  const std::string& tenant = req.params.at("tenant");
+  const std::string& username = req.params.at("username");
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) return api::json_error(400, "the body must be a JSON object");
+  if (body.contains("disabled") && !body["disabled"].is_boolean()) {
+    return api::json_error(400, "expected true or false", "disabled");
+  }
+  if (body.contains("password") && !body["password"].is_string()) {
+    return api::json_error(400, "expected a string", "password");
+  }
+  auto u = ctx.store->find_user(tenant, username);
+  if (!u) return api::json_error(500, "internal error");
+  if (!u->has_value()) return api::json_error(404, "no user '" + username + "'");
+  if ((*u)->role == "manager" && req.principal->role != Role::kAdmin) {
+    return api::json_error(403, "only an admin changes managers");
+  }
+  if (username == req.principal->username && body.value("disabled", false)) {
+    return api::json_error(400, "you cannot disable yourself", "disabled");
+  }
+  std::string hash;
+  if (body.contains("password")) {
+    // The same checks as a new account's password.
+    auto checked = auth::make_user(tenant, username, (*u)->role, body["password"], "", now());
+    if (!checked) {
+      const std::string& m = checked.message();
+      return api::json_error(400, m.substr(m.find(':') + 2), m.substr(0, m.find(':')));
+    }
+    hash = checked->password_hash;
+  }
+  const bool disabled = body.value("disabled", (*u)->disabled);
+  auto done = ctx.store->update_user(tenant, username, disabled, hash);
+  if (!done) return api::json_error(500, "internal error");
+  if (!*done) return api::json_error(404, "no user '" + username + "'");
+  if (disabled || !hash.empty()) ctx.sessions->logout_user(tenant, username);
+  std::string detail = username;
+  if (body.contains("disabled")) detail += disabled ? " disabled" : " enabled";
+  if (!hash.empty()) detail += " new password";
+  ctx.store->save_audit({now(), tenant, req.principal->username, req.remote_address,
+                         "user.update", detail});
+  return json_ok({{"username", username}, {"role", (*u)->role}, {"disabled", disabled}});
+}
+
+// Integration tokens are listed by the first 16 hex digits of their hash: the token itself is
+// shown once, when made.
+Response list_tokens(const ApiContext& ctx, const Request& req) {
+  auto tokens = ctx.store->list_api_tokens(req.params.at("tenant"));
+  if (!tokens) return api::json_error(500, "internal error");
+  json out = json::array();
+  for (const store::ApiTokenRecord& t : *tokens) {
+    out.push_back({{"id", t.token_hash.substr(0, 16)},
+                   {"username", t.username},
+                   {"label", t.label},
+                   {"created_at", store::format_time(t.created_at)}});
+  }
+  return json_ok({{"tokens", out}});
+}
+
+Response revoke_token(const ApiContext& ctx, const Request& req) {
+  const std::string& tenant = req.params.at("tenant");
+  const std::string& id = req.params.at("id");
+  auto gone = ctx.store->delete_api_token(tenant, id);
+  if (!gone) return api::json_error(400, gone.message(), "id");
+  if (!*gone) return api::json_error(404, "no token '" + id + "'");
+  ctx.store->save_audit({now(), tenant, req.principal->username, req.remote_address,
+                         "token.revoke", id});
+  return json_ok({{"revoked", id}});
 }
 
 // A caller's number as the records keep it: digits, + * # and at most 32 of them.
@@ -604,7 +698,6 @@ Response metrics(const ApiContext& ctx) {
 std::shared_ptr<const api::Router> build_api_routes(const ApiContext& ctx) {
   auto router = std::make_shared<api::Router>();
   const std::vector<Role> everyone(std::begin(api::kAllRoles), std::end(api::kAllRoles));
-  const std::vector<Role> watchers = {Role::kAdmin, Role::kManager, Role::kSupervisor};
   const std::vector<Role> readers = {Role::kAdmin, Role::kManager, Role::kSupervisor,
                                      Role::kAnalyst};
   auto add = [&](api::Route r) {
@@ -628,9 +721,9 @@ std::shared_ptr<const api::Router> build_api_routes(const ApiContext& ctx) {
   add({"GET", "/api/v1/me", api::Scope::kServer, everyone,
        [](const Request& req) { return json_ok(principal_json(*req.principal)); },
        "Who is signed in"});
-  add({"GET", "/api/v1/tenants/{tenant}/live", api::Scope::kTenant, watchers,
+  add({"GET", "/api/v1/tenants/{tenant}/live", api::Scope::kTenant, everyone,
        [ctx](const Request& req) { return live(ctx, req); },
-       "The tenant's queues and agents now"});
+       "The tenant's queues, agents and contacts now (an agent: the queues, itself, its own)"});
   add({"GET", "/api/v1/tenants/{tenant}/interactions", api::Scope::kTenant, readers,
        [ctx](const Request& req) { return interactions(ctx, req); },
        "Interaction records: since, queue, agent, caller, result, limit, offset"});
@@ -648,6 +741,15 @@ std::shared_ptr<const api::Router> build_api_routes(const ApiContext& ctx) {
   add({"POST", "/api/v1/tenants/{tenant}/users", api::Scope::kTenant,
        {Role::kAdmin, Role::kManager}, [ctx](const Request& req) { return add_user(ctx, req); },
        "Make a user: {username, role, password, name}"});
+  add({"PUT", "/api/v1/tenants/{tenant}/users/{username}", api::Scope::kTenant,
+       {Role::kAdmin, Role::kManager}, [ctx](const Request& req) { return update_user(ctx, req); },
+       "Disable or enable a user, or set a new password: {disabled, password}"});
+  add({"GET", "/api/v1/tenants/{tenant}/tokens", api::Scope::kTenant,
+       {Role::kAdmin, Role::kManager}, [ctx](const Request& req) { return list_tokens(ctx, req); },
+       "The tenant's integration tokens (id, user, label; never the token)"});
+  add({"DELETE", "/api/v1/tenants/{tenant}/tokens/{id}", api::Scope::kTenant,
+       {Role::kAdmin, Role::kManager}, [ctx](const Request& req) { return revoke_token(ctx, req); },
+       "Revoke an integration token by its id"});
   add({"GET", "/api/v1/tenants/{tenant}/customers/{number}", api::Scope::kTenant, everyone,
        [ctx](const Request& req) { return get_customer(ctx, req); },
        "What the center knows of a caller's number, and its last 20 contacts"});

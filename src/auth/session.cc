@@ -112,6 +112,13 @@ void Sessions::logout(const std::string& token) {
   sessions_.erase(token);
 }
 
+void Sessions::logout_user(const std::string& tenant, const std::string& username) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::erase_if(sessions_, [&](const auto& kv) {
+    return kv.second.who.tenant == tenant && kv.second.who.username == username;
+  });
+}
+
 size_t Sessions::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return sessions_.size();

@@ -63,6 +63,8 @@ class Sessions {
   // is not disabled; nullopt otherwise.
   static std::optional<Identity> find_api_token(store::Store& store, const std::string& token);
   void logout(const std::string& token);
+  // Ends every session of a user (disabled, or a new password).
+  void logout_user(const std::string& tenant, const std::string& username);
   size_t size() const;
 
  private:

@@ -1487,8 +1487,22 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
                           to_seconds(std::min(a.in_state, now - started_))});
     }
     for (const auto& [id, c] : calls_) {
-      if (c.tenant->id == rt.id && !c.internal) v.calls++;
+      if (c.tenant->id != rt.id || c.internal) continue;
+      v.calls++;
+      if (c.queued) {
+        ContactView q;
+        const ContactFields f = contact_fields(c, "");
+        q.id = f.id;
+        q.caller = f.caller;
+        q.called = f.called;
+        q.queue = f.queue;
+        q.ivr_path = f.ivr_path;
+        q.state = "queued";
+        q.since = c.queued_at;
+        v.contacts.push_back(std::move(q));
+      }
     }
+    for (const auto& [ext, ac] : rt.contacts) v.contacts.push_back(contact_view(ac, nullptr));
     ev.reply->set_value(std::move(v));
   }
 

@@ -47,12 +47,6 @@ struct AgentView {
   std::string reason;  // the break reason
   double seconds_in_state = 0;
 };
-struct TenantView {
-  std::string tenant;
-  std::vector<QueueView> queues;
-  std::vector<AgentView> agents;
-  uint64_t calls = 0;  // the tenant's calls in progress
-};
 
 // An agent's contact as the agent's screen shows it: the one ringing or in conversation, or the
 // last one until its wrap-up is saved.
@@ -63,6 +57,16 @@ struct ContactView {
   TimePoint since;    // in that state since
   std::vector<std::string> dispositions;  // the queue's wrap-up codes
   std::string script;                     // the queue's script for the agent
+};
+
+struct TenantView {
+  std::string tenant;
+  std::vector<QueueView> queues;
+  std::vector<AgentView> agents;
+  // Callers waiting in a queue (state "queued", no agent) and each agent's contact (ringing,
+  // connected, held, wrap-up); without dispositions and script.
+  std::vector<ContactView> contacts;
+  uint64_t calls = 0;  // the tenant's calls in progress
 };
 
 // What the web side may do with an agent's contact, on the server's own legs of the call.

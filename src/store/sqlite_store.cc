@@ -352,6 +352,73 @@ class SqliteStore final : public Store {
     return Status::ok();
   }
 
+  Result<std::vector<ApiTokenRecord>> list_api_tokens(const std::string& tenant) override {
+    std::lock_guard<std::mutex> lock(accounts_mu_);
+    sqlite3* db = accounts_.get();
+    auto st = prepare(db,
+                      "SELECT token_hash, tenant, username, label, created_at FROM api_tokens "
+                      "WHERE tenant = ?1 ORDER BY created_at DESC, token_hash");
+    if (!st) return st.status();
+    sqlite3_stmt* s = st->get();
+    bind(s, 1, tenant);
+    std::vector<ApiTokenRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      ApiTokenRecord t;
+      t.token_hash = column(s, 0);
+      t.tenant = column(s, 1);
+      t.username = column(s, 2);
+      t.label = column(s, 3);
+      if (auto at = parse_time(column(s, 4))) t.created_at = *at;
+      out.push_back(std::move(t));
+    }
+    if (rc != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(db));
+    return out;
+  }
+
+  Result<bool> delete_api_token(const std::string& tenant, const std::string& prefix) override {
+    if (prefix.size() < 16 || prefix.size() > 64 ||
+        prefix.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return Status::error("a token id is 16 to 64 lower-case hex digits");
+    }
+    std::lock_guard<std::mutex> lock(accounts_mu_);
+    sqlite3* db = accounts_.get();
+    auto count = prepare(db, "SELECT count(*) FROM api_tokens WHERE tenant = ?1 AND "
+                             "substr(token_hash, 1, length(?2)) = ?2");
+    if (!count) return count.status();
+    bind(count->get(), 1, tenant);
+    bind(count->get(), 2, prefix);
+    if (sqlite3_step(count->get()) != SQLITE_ROW) return Status::error(path_ + ": " + sqlite3_errmsg(db));
+    const int n = sqlite3_column_int(count->get(), 0);
+    if (n == 0) return false;
+    if (n > 1) return Status::error("the token id matches more than one token: give more digits");
+    auto st = prepare(db, "DELETE FROM api_tokens WHERE tenant = ?1 AND "
+                          "substr(token_hash, 1, length(?2)) = ?2");
+    if (!st) return st.status();
+    bind(st->get(), 1, tenant);
+    bind(st->get(), 2, prefix);
+    if (sqlite3_step(st->get()) != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(db));
+    return true;
+  }
+
+  Result<bool> update_user(const std::string& tenant, const std::string& username, bool disabled,
+                           const std::string& password_hash) override {
+    std::lock_guard<std::mutex> lock(accounts_mu_);
+    sqlite3* db = accounts_.get();
+    auto st = prepare(db,
+                      "UPDATE users SET disabled = ?3, password_hash = CASE WHEN ?4 = '' THEN "
+                      "password_hash ELSE ?4 END WHERE tenant = ?1 AND username = ?2");
+    if (!st) return st.status();
+    bind(st->get(), 1, tenant);
+    bind(st->get(), 2, username);
+    sqlite3_bind_int(st->get(), 3, disabled ? 1 : 0);
+    bind(st->get(), 4, password_hash);
+    if (sqlite3_step(st->get()) != SQLITE_DONE) {
+      return Status::error(path_ + ": updating user " + username + ": " + sqlite3_errmsg(db));
+    }
+    return sqlite3_changes(db) > 0;
+  }
+
   Result<std::optional<ApiTokenRecord>> find_api_token(const std::string& token_hash) override {
     std::lock_guard<std::mutex> lock(accounts_mu_);
     sqlite3* db = accounts_.get();

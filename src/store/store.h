@@ -183,6 +183,14 @@ class Store {
   virtual Result<std::optional<CustomerRecord>> find_customer(const std::string& tenant,
                                                               const std::string& number) = 0;
   virtual Result<std::optional<ApiTokenRecord>> find_api_token(const std::string& token_hash) = 0;
+  // The tenant's integration tokens (newest first) and revoking one by its hash or a prefix of it
+  // of at least 16 hex digits (false when none matched; fails when the prefix is ambiguous).
+  virtual Result<std::vector<ApiTokenRecord>> list_api_tokens(const std::string& tenant) = 0;
+  virtual Result<bool> delete_api_token(const std::string& tenant, const std::string& prefix) = 0;
+  // Changes an account: disabled, and the password hash when not empty. False when there is no
+  // such user.
+  virtual Result<bool> update_user(const std::string& tenant, const std::string& username,
+                                   bool disabled, const std::string& password_hash) = 0;
 };
 
 // Opens (creating it and its folder if needed) the SQLite database at `path` and brings its

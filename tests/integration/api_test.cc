@@ -96,7 +96,8 @@ TEST_F(ApiTest, EveryRouteWithEveryRoleAndTheOtherTenant) {
       {"/api/v1/openapi.json", false, {}},
       {"/api/v1/me", false, all},
       {"/metrics", false, {"admin"}},
-      {"/api/v1/tenants/acme/live", true, {"admin", "manager", "supervisor"}},
+      {"/api/v1/tenants/acme/live", true, all},
+      {"/api/v1/tenants/acme/tokens", true, {"admin", "manager"}},
       {"/api/v1/tenants/acme/interactions", true, {"admin", "manager", "supervisor", "analyst"}},
       {"/api/v1/tenants/acme/users", true, {"admin", "manager"}},
       {"/api/v1/tenants/acme/queues", true, all},
@@ -141,7 +142,7 @@ TEST_F(ApiTest, EveryRouteWithEveryRoleAndTheOtherTenant) {
   ASSERT_EQ(made.status, 0) << made.err;
   const std::string integration = made.out.substr(0, made.out.find('\n'));
   EXPECT_EQ(get("/api/v1/tenants/acme/interactions", integration).status, 200);
-  EXPECT_EQ(get("/api/v1/tenants/acme/live", integration).status, 403) << "an analyst's token";
+  EXPECT_EQ(get("/api/v1/tenants/acme/users", integration).status, 403) << "an analyst's token";
   EXPECT_EQ(get("/api/v1/tenants/beta/interactions", integration).status, 404);
   EXPECT_EQ(get("/api/v1/me", "tmt_" + std::string(64, 'f')).status, 401) << "an unknown token";
 }
@@ -486,6 +487,22 @@ TEST_F(ApiTest, StreamAndDesktopFollowAContact) {
   phone.answer(*offer);
   ASSERT_TRUE(desk.next("contact", "connected").has_value());
   ASSERT_TRUE(wall.next("contact", "connected").has_value());
+  {  // the live view lists the contact; an agent's view has the queues, itself and its own
+    auto all = nlohmann::json::parse(get("/api/v1/tenants/acme/live", sup).body);
+    ASSERT_EQ(all["contacts"].size(), 1u) << all.dump(2);
+    EXPECT_EQ(all["contacts"][0]["state"], "connected");
+    EXPECT_EQ(all["contacts"][0]["agent"], "1001");
+    EXPECT_GE(all["agents"].size(), 2u);
+    auto own = nlohmann::json::parse(get("/api/v1/tenants/acme/live", agent).body);
+    ASSERT_EQ(own["agents"].size(), 1u) << own.dump(2);
+    EXPECT_EQ(own["agents"][0]["extension"], "1001");
+    EXPECT_EQ(own["contacts"].size(), 1u);
+    EXPECT_FALSE(own["queues"].empty());
+    auto theirs = nlohmann::json::parse(get("/api/v1/tenants/acme/live", other).body);
+    ASSERT_EQ(theirs["agents"].size(), 1u);
+    EXPECT_EQ(theirs["agents"][0]["extension"], "1002");
+    EXPECT_TRUE(theirs["contacts"].empty()) << "not 1001's contact";
+  }
   auto post = [&](const std::string& action, const std::string& who, const std::string& body = "") {
     return http_request(port, "POST", base + "/" + action, body, bearer(who));
   };
@@ -591,6 +608,66 @@ TEST_F(ApiTest, DesktopTransfersToAnotherAgent) {
   EXPECT_EQ(records[0]["agent"], "1002") << records.dump(2);
 }
 
+
+// Managers disable users and reset passwords (sessions end at once) and revoke integration tokens.
+TEST_F(ApiTest, UsersAreDisabledAndTokensRevoked) {
+  add_user("acme", "boss", "manager");
+  add_user("acme", "sara", "supervisor");
+  add_user("acme", "mina", "manager");
+  const std::string boss = token("acme", "boss");
+  const std::string sara = token("acme", "sara");
+  auto call = [&](const std::string& method, const std::string& target, const std::string& who,
+                  const std::string& body = "") {
+    return http_request(server_.http_port(), method, target, body,
+                        {{"Authorization", "Bearer " + who}});
+  };
+  ASSERT_EQ(get("/api/v1/me", sara).status, 200);
+  HttpResponse bad = call("PUT", "/api/v1/tenants/acme/users/sara", boss, R"({"disabled": "yes"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(bad.body)["field"], "disabled");
+  EXPECT_EQ(call("PUT", "/api/v1/tenants/acme/users/nobody", boss, R"({"disabled": true})").status,
+            404);
+  EXPECT_EQ(call("PUT", "/api/v1/tenants/acme/users/mina", boss, R"({"disabled": true})").status,
+            403)
+      << "a manager does not change another manager";
+  EXPECT_EQ(call("PUT", "/api/v1/tenants/acme/users/sara", sara, R"({"disabled": true})").status,
+            403)
+      << "supervisors do not manage accounts";
+  ASSERT_EQ(call("PUT", "/api/v1/tenants/acme/users/sara", boss, R"({"disabled": true})").status,
+            200);
+  EXPECT_EQ(get("/api/v1/me", sara).status, 401) << "the session ended";
+  HttpResponse refused = login("acme", "sara", "sara-password");
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(nlohmann::json::parse(refused.body)["error"], "this account is disabled");
+  ASSERT_EQ(call("PUT", "/api/v1/tenants/acme/users/sara", boss,
+                 R"({"disabled": false, "password": "a-new-secret-9"})")
+                .status,
+            200);
+  EXPECT_EQ(login("acme", "sara", "sara-password").status, 401) << "the old password";
+  EXPECT_EQ(login("acme", "sara", "a-new-secret-9").status, 200);
+  HttpResponse short_pw = call("PUT", "/api/v1/tenants/acme/users/sara", boss, R"({"password": "x"})");
+  EXPECT_EQ(short_pw.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(short_pw.body)["field"], "password");
+
+  // Tokens: listed without the secret, revoked by id; a revoked token signs in no one.
+  auto made = test::run_tamas("token", {"add", "--config", kConfig, "--data-dir",
+                                        server_.data_dir().string(), "--tenant", "acme",
+                                        "--username", "sara", "--label", "crm"});
+  ASSERT_EQ(made.status, 0) << made.err;
+  const std::string crm = made.out.substr(0, made.out.find('\n'));
+  ASSERT_EQ(get("/api/v1/me", crm).status, 200);
+  auto list = nlohmann::json::parse(get("/api/v1/tenants/acme/tokens", boss).body);
+  ASSERT_EQ(list["tokens"].size(), 1u) << list.dump(2);
+  EXPECT_EQ(list["tokens"][0]["label"], "crm");
+  EXPECT_EQ(list.dump().find(crm.substr(4)), std::string::npos) << "never the token itself";
+  const std::string id = list["tokens"][0]["id"];
+  add_user("beta", "lina", "manager");
+  EXPECT_EQ(call("DELETE", "/api/v1/tenants/acme/tokens/" + id, token("beta", "lina")).status, 404);
+  EXPECT_EQ(call("DELETE", "/api/v1/tenants/acme/tokens/xyz", boss).status, 400);
+  ASSERT_EQ(call("DELETE", "/api/v1/tenants/acme/tokens/" + id, boss).status, 200);
+  EXPECT_EQ(get("/api/v1/me", crm).status, 401) << "revoked";
+  EXPECT_EQ(call("DELETE", "/api/v1/tenants/acme/tokens/" + id, boss).status, 404);
+}
 
 }  // namespace
 }  // namespace tamas
