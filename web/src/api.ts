@@ -101,11 +101,23 @@ export interface AgentLive {
   reason: string;
   seconds_in_state: number;
 }
+export interface LiveContact {
+  id: string;
+  caller: string;
+  called: string;
+  queue: string;
+  agent: string;
+  ivr_path: string;
+  state: 'queued' | 'ringing' | 'connected' | 'held' | 'wrap-up';
+  since: string;
+}
 export interface Live {
   tenant: string;
   calls: number;
   queues: QueueLive[];
   agents: AgentLive[];
+  /** Callers waiting in a queue and each agent's contact (an agent: only its own). */
+  contacts?: LiveContact[];
 }
 export interface Interaction {
   id: string;

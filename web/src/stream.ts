@@ -9,6 +9,7 @@ import type { AgentLive, ContactBrief, QueueLive } from './api';
 export type ContactEventName =
   | 'queued'
   | 'offered'
+  | 'missed'
   | 'connected'
   | 'held'
   | 'resumed'

@@ -63,7 +63,10 @@ export class AgentPage implements Page {
     this.agent = ctx.session.username;
     this.stream = new LiveStream(this.tenant, ['agents', 'queues', 'contacts'], {
       onEvent: (e) => this.onEvent(e),
-      onOpen: () => void this.restore(),
+      onOpen: () => {
+        void this.restore();
+        void this.loadLive();
+      },
       onState: (s) => ctx.setStreamState(s),
       onFailure: () => void api.me().catch(() => {}),
     });
@@ -138,6 +141,9 @@ export class AgentPage implements Page {
         case 'wrapped-up':
           if (this.contact?.brief.id === e.contact.id) this.clearContact();
           void this.loadToday();
+          break;
+        case 'missed':  // the phone stopped ringing: declined, rang out, or the caller left
+          if (this.contact?.brief.id === e.contact.id && this.contact.phase === 'ringing') this.clearContact();
           break;
         case 'queued':
           break;
@@ -233,6 +239,23 @@ export class AgentPage implements Page {
       this.renderContact();
     } catch (e) {
       if (!(e instanceof ApiError && e.status === 401)) this.ctx.flash(errorText(e), 'error');
+    }
+  }
+
+  /** The agent's own status and the queues' figures now (the stream then sends changes). */
+  private async loadLive(): Promise<void> {
+    try {
+      const live = await api.live(this.tenant);
+      const a = live.agents.find((x) => x.extension === this.agent);
+      if (a) {
+        this.me = { status: a.status, state: a.state, reason: a.reason, since: Date.now() - a.seconds_in_state * 1000 };
+        if (a.reason) this.reasons.add(a.reason);
+        this.renderStatus();
+      }
+      for (const q of live.queues) this.queues.set(q.id, { ...q, received: Date.now() });
+      this.renderQueues();
+    } catch {
+      // The stream's changes fill them in.
     }
   }
 

@@ -149,6 +149,14 @@ export class WallboardPage implements Page {
       this.queues = new Map(live.queues.map((q) => [q.id, { ...q, received: now }]));
       this.agents = new Map(live.agents.map((a) => [a.extension, { ...a, since: now - a.seconds_in_state * 1000 }]));
       for (const a of live.agents) if (a.reason) this.reasons.add(a.reason);
+      // The contacts in progress when the page opened (the stream then sends their steps).
+      const steps: Record<string, ContactEventName> = { queued: 'queued', ringing: 'offered', connected: 'connected', held: 'held' };
+      for (const c of live.contacts ?? []) {
+        const event = steps[c.state];
+        if (!event || this.contacts.has(c.id)) continue;
+        const since = Date.parse(c.since);
+        this.contacts.set(c.id, { brief: c, event, since: Number.isFinite(since) ? since : now });
+      }
       this.loadError = '';
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return;
@@ -157,6 +165,7 @@ export class WallboardPage implements Page {
     }
     this.renderQueues();
     this.renderAgents();
+    this.renderContacts();
   }
 
   private async loadSetup(): Promise<void> {
@@ -210,6 +219,12 @@ export class WallboardPage implements Page {
       }
       if (e.event === 'ended' || e.event === 'wrapped-up' || e.event === 'transferred') {
         this.contacts.delete(id);
+      } else if (e.event === 'missed') {
+        // The offer to that agent ended: the caller is back to waiting (unless another took it).
+        const old = this.contacts.get(id);
+        if (old && old.brief.agent === e.contact.agent) {
+          this.contacts.set(id, { brief: { ...e.contact, agent: '' }, event: 'queued', since: old.since });
+        }
       } else {
         const old = this.contacts.get(id);
         this.contacts.set(id, { brief: e.contact, event: e.event, since: old && old.event === e.event ? old.since : Date.now() });
