@@ -685,7 +685,7 @@ TEST(ConfigWebhooks, BadWebhooksNameLineAndField) {
        "nothing"},
       {"[ended, wrapped-up]", "[ended, wrapup]",
        "21: tenants[0].webhooks[0].events[1]: unknown contact event 'wrapup' (expected one of "
-       "queued, offered, connected, held, resumed, transferred, ended, wrapped-up)"},
+       "queued, offered, missed, connected, held, resumed, transferred, ended, wrapped-up)"},
       {"[ended, wrapped-up]", "[ended, ended]",
        "21: tenants[0].webhooks[0].events[1]: event 'ended' given twice"},
       {"[ended, wrapped-up]", "[ended, [held]]",
