@@ -4,10 +4,15 @@
 // interaction records with their filters.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <nlohmann/json.hpp>
 
+#include "api/webhook.h"
 #include "support/agent_phone.h"
 #include "support/caller.h"
 #include "support/http_client.h"
@@ -667,6 +672,123 @@ TEST_F(ApiTest, UsersAreDisabledAndTokensRevoked) {
   ASSERT_EQ(call("DELETE", "/api/v1/tenants/acme/tokens/" + id, boss).status, 200);
   EXPECT_EQ(get("/api/v1/me", crm).status, 401) << "revoked";
   EXPECT_EQ(call("DELETE", "/api/v1/tenants/acme/tokens/" + id, boss).status, 404);
+}
+
+// A CRM's endpoint: accepts connections on 127.0.0.1, keeps each request (head and body) and
+// answers 204.
+class HookReceiver {
+ public:
+  HookReceiver() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    listen(fd_, 16);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~HookReceiver() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+  // Waits until a request's body contains `text`; returns that request ("" after `limit`).
+  std::string await(const std::string& text, std::chrono::seconds limit) {
+    std::unique_lock<std::mutex> lock(mu_);
+    std::string found;
+    cv_.wait_for(lock, limit, [&] {
+      for (const std::string& r : requests_) {
+        if (r.find(text, r.find("\r\n\r\n")) != std::string::npos) found = r;
+      }
+      return !found.empty();
+    });
+    return found;
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      const int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string req;
+      char buf[4096];
+      size_t want = std::string::npos;
+      while (req.size() < want) {
+        const ssize_t n = recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        req.append(buf, static_cast<size_t>(n));
+        const auto end = req.find("\r\n\r\n");
+        if (end != std::string::npos && want == std::string::npos) {
+          auto cl = test::header_of(req.substr(0, end + 2), "Content-Length");
+          want = end + 4 + (cl.empty() ? 0 : std::stoul(cl));
+        }
+      }
+      const std::string ok = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+      (void)!send(c, ok.data(), ok.size(), 0);
+      ::close(c);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        requests_.push_back(req);
+      }
+      cv_.notify_all();
+    }
+  }
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> requests_;
+};
+
+// A tenant's webhook hears its contacts' steps, signed with its secret; the other tenant's calls
+// never reach it.
+TEST(ApiWebhooks, ContactEventsArePostedSigned) {
+  if (!std::filesystem::exists("/usr/bin/espeak-ng")) GTEST_SKIP() << "espeak-ng is missing";
+  HookReceiver crm;
+  const std::string secret = "a-webhook-secret-of-acme";
+  std::ifstream in(kConfig);
+  std::string yaml((std::istreambuf_iterator<char>(in)), {});
+  const std::string hook = "    realm: acme.test\n    webhooks:\n      - {url: \"http://127.0.0.1:" +
+                           std::to_string(crm.port()) + "/tamas\", secret: " + secret +
+                           ", events: [offered, ended]}\n";
+  yaml.replace(yaml.find("    realm: acme.test\n"), 21, hook);
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("tamas-webhook-" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(file) << yaml;
+  test::ServeProcess server(file.string());
+  ASSERT_TRUE(server.ready()) << server.log();
+
+  test::AgentPhone phone(server.port(), "acme.test");
+  ASSERT_EQ(phone.register_as("1001", "acme1001"), 200);
+  ASSERT_EQ(phone.dial("*11"), 200);
+  test::Caller caller;
+  ASSERT_EQ(caller.call(server.port(), "100", "hook-1"), 200);
+  auto offer = phone.await_invite(5s);
+  ASSERT_TRUE(offer.has_value()) << server.log();
+  const std::string offered = crm.await("\"event\":\"offered\"", 5s);
+  ASSERT_FALSE(offered.empty()) << server.log();
+  phone.answer(*offer);
+  EXPECT_EQ(caller.hang_up(server.port(), "100"), 200);
+  const std::string ended = crm.await("\"event\":\"ended\"", 5s);
+  ASSERT_FALSE(ended.empty()) << server.log();
+  std::filesystem::remove(file);
+
+  EXPECT_EQ(ended.rfind("POST /tamas HTTP/1.1\r\n", 0), 0u) << ended;
+  EXPECT_EQ(test::header_of(ended, "X-Tamas-Event"), "ended");
+  const std::string body = ended.substr(ended.find("\r\n\r\n") + 4);
+  const auto event = nlohmann::json::parse(body);
+  EXPECT_EQ(event["tenant"], "acme");
+  EXPECT_EQ(event["contact"]["result"], "answered");
+  EXPECT_EQ(event["contact"]["agent"], "1001");
+  const std::string stamp = test::header_of(ended, "X-Tamas-Timestamp");
+  EXPECT_EQ(test::header_of(ended, "X-Tamas-Signature"),
+            api::webhook_signature(secret, stamp, body));
+  EXPECT_TRUE(crm.await("\"event\":\"connected\"", 0s).empty()) << "not one of its events";
 }
 
 }  // namespace
