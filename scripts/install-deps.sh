@@ -10,6 +10,7 @@ packages=(
   libsofia-sip-ua-dev libssl-dev libspandsp-dev libsndfile1-dev libsamplerate0-dev libsqlite3-dev
   espeak-ng sip-tester libhowardhinnant-date-dev python3
   libboost-dev libsodium-dev
+  wrk sqlite3 curl  # bench/http/run.sh: HTTP load, filling the records table, set-up requests
   chromium fonts-noto-core  # the web UI's browser tests (tests/e2e); Noto draws Persian and Arabic
 )
 

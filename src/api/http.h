@@ -63,6 +63,11 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra fields
+  // Instead of `body`: `file_length` bytes of the file at `file` from `file_offset`, streamed
+  // from disk as the client reads (a recording). If the file cannot be opened when the response
+  // is written, the answer becomes a 500.
+  std::string file;
+  uint64_t file_offset = 0, file_length = 0;
 };
 
 // The error format of the whole API: {"error": message} plus {"field": field} when one is given.

@@ -19,6 +19,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/file.hpp>
+#include <boost/beast/http/basic_file_body.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -60,6 +62,47 @@ struct Shared {
   std::shared_ptr<const Router> router;
   std::function<void(Request&)> authenticate;
 };
+
+// A window of a file as Beast's file body sees it: opened at `offset`, `length` bytes long (the
+// body writer reads size() bytes from the current position).
+class FileWindow {
+ public:
+  bool is_open() const { return file_.is_open(); }
+  void close(beast::error_code& ec) { file_.close(ec); }
+  void open(const char* path, beast::file_mode mode, beast::error_code& ec) {
+    file_.open(path, mode, ec);
+  }
+  Status open_window(const std::string& path, uint64_t offset, uint64_t length) {
+    beast::error_code ec;
+    file_.open(path.c_str(), beast::file_mode::scan, ec);
+    if (!ec) file_.seek(offset, ec);
+    const uint64_t size = ec ? 0 : file_.size(ec);
+    if (ec || offset + length > size) return Status::error("cannot read " + path);
+    length_ = length;
+    return Status::ok();
+  }
+  std::uint64_t size(beast::error_code& ec) const {
+    ec = {};
+    return length_;
+  }
+  std::uint64_t pos(beast::error_code& ec) const { return file_.pos(ec); }
+  void seek(std::uint64_t offset, beast::error_code& ec) { file_.seek(offset, ec); }
+  std::size_t read(void* buffer, std::size_t n, beast::error_code& ec) const {
+    return file_.read(buffer, n, ec);
+  }
+  std::size_t write(const void*, std::size_t, beast::error_code& ec) {
+    ec = beast::errc::make_error_code(beast::errc::operation_not_permitted);
+    return 0;
+  }
+
+ private:
+  beast::file file_;
+  std::uint64_t length_ = 0;
+};
+using FileBody = http::basic_file_body<FileWindow>;
+
+// How long streaming a file to a client may take at most (a recording to an audio player).
+constexpr std::chrono::minutes kFileWriteLimit{10};
 
 bool is_token_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -357,6 +400,7 @@ class Session : public std::enable_shared_from_this<Session> {
                  {{"method", method}, {"path", path}, {"status", std::to_string(r.status)}});
       r = json_error(500, "internal error");
     }
+    if (!r.file.empty()) return send_file(std::move(r), keep_alive, method, path, version, head);
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(r.status), version);
     for (auto& [name, value] : r.headers) res->insert(name, value);
@@ -383,6 +427,47 @@ class Session : public std::enable_shared_from_this<Session> {
 
     response_ = res;
     stream_.expires_after(config().read_timeout);
+    http::async_write(
+        stream_, *res,
+        beast::bind_front_handler(&Session::on_write, shared_from_this(), res->keep_alive()));
+  }
+
+  // A response whose body is a window of a file, read from disk as it is written.
+  void send_file(Response r, bool keep_alive, const std::string& method, const std::string& path,
+                 unsigned version, bool head) {
+    auto res = std::make_shared<http::response<FileBody>>(static_cast<http::status>(r.status),
+                                                          version);
+    FileWindow window;
+    beast::error_code reset_ec;
+    Status opened = window.open_window(r.file, r.file_offset, r.file_length);
+    if (opened) res->body().reset(std::move(window), reset_ec);
+    if (!opened || reset_ec) {
+      log::error("http file response failed", {{"path", path}, {"file", r.file}});
+      r.file.clear();
+      return send(json_error(500, "internal error"), keep_alive, method, path, version, head);
+    }
+    for (auto& [name, value] : r.headers) res->insert(name, value);
+    res->set(http::field::content_type, r.content_type);
+    res->set("X-Content-Type-Options", "nosniff");
+    if (under_api(path)) res->set(http::field::cache_control, "no-store");
+    res->keep_alive(keep_alive);
+    res->content_length(r.file_length);
+    log::info("http", {{"method", method},
+                       {"path", path},
+                       {"status", std::to_string(r.status)},
+                       {"bytes", std::to_string(r.file_length)},
+                       {"remote", remote_}});
+    response_ = res;
+    stream_.expires_after(kFileWriteLimit);
+    if (head) {  // the header only
+      auto header = std::make_shared<http::response_serializer<FileBody>>(*res);
+      http::async_write_header(stream_, *header,
+                               [self = shared_from_this(), header, keep = res->keep_alive()](
+                                   beast::error_code ec, std::size_t n) {
+                                 self->on_write(keep, ec, n);
+                               });
+      return;
+    }
     http::async_write(
         stream_, *res,
         beast::bind_front_handler(&Session::on_write, shared_from_this(), res->keep_alive()));
@@ -423,7 +508,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
-  std::shared_ptr<http::response<http::string_body>> response_;  // kept alive while written
+  std::shared_ptr<void> response_;  // the response being written, kept alive until written
   Clock::time_point started_ = Clock::now();
   char drain_buffer_[4096];
 };

@@ -277,14 +277,11 @@ Response recording(const ApiContext& ctx, const Request& req) {
     }
     partial = true;
   }
-  std::ifstream in(file, std::ios::binary);
   Response out;
   out.content_type = "audio/wav";
-  out.body.resize(size == 0 ? 0 : last - first + 1);
-  in.seekg(static_cast<std::streamoff>(first));
-  if (!out.body.empty() && !in.read(out.body.data(), static_cast<std::streamsize>(out.body.size()))) {
-    return api::json_error(500, "internal error");
-  }
+  out.file = file.string();  // streamed from disk as the client reads
+  out.file_offset = first;
+  out.file_length = size == 0 ? 0 : last - first + 1;
   out.status = partial ? 206 : 200;
   out.headers.emplace_back("Accept-Ranges", "bytes");
   if (partial) {

@@ -144,6 +144,11 @@ ALTER TABLE interactions ADD COLUMN disposition TEXT NOT NULL DEFAULT '';
 ALTER TABLE interactions ADD COLUMN wrapup_notes TEXT NOT NULL DEFAULT '';
 ALTER TABLE interactions ADD COLUMN wrapped_up_by TEXT NOT NULL DEFAULT '';
 )sql",
+    // 9: an agent's and a caller's records (the agent's day, the screen pop's history).
+    R"sql(
+CREATE INDEX interactions_tenant_agent_started ON interactions (tenant, agent, started_at);
+CREATE INDEX interactions_tenant_caller_started ON interactions (tenant, caller, started_at);
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -473,28 +478,32 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<InteractionRecord>> interactions(const Query& q) override {
+    // Only the filters given, written plainly, so that SQLite can use the indexes (a generic
+    // "(?1 IS NULL OR tenant = ?1)" form makes it scan and sort the whole table).
+    std::string sql =
+        "SELECT id, tenant, channel, direction, caller, called, started_at, answered_at, "
+        "ended_at, flow, ivr_path, result, ended_by, queue, agent, recording, reason, "
+        "transfer_target, wait_ms, ring_ms, talk_ms, hold_ms, hold_count, transfers, disposition, "
+        "wrapup_notes, wrapped_up_by FROM interactions WHERE 1";
+    std::vector<std::string> values;
+    auto filter = [&](const char* column_name, const char* op, const std::string& value) {
+      sql += std::string(" AND ") + column_name + " " + op + " ?" +
+             std::to_string(values.size() + 1);
+      values.push_back(value);
+    };
+    if (q.tenant) filter("tenant", "=", *q.tenant);
+    if (q.since) filter("started_at", ">=", format_time(*q.since));
+    if (q.caller) filter("caller", "=", *q.caller);
+    if (q.queue) filter("queue", "=", *q.queue);
+    if (q.agent) filter("agent", "=", *q.agent);
+    if (q.result) filter("result", "=", *q.result);
+    sql += q.newest_first ? " ORDER BY started_at DESC, id DESC" : " ORDER BY started_at, id";
+    sql += " LIMIT " + std::to_string(q.limit) + " OFFSET " + std::to_string(q.offset);
     std::lock_guard<std::mutex> lock(read_mu_);
-    auto st = prepare(reader_.get(),
-                      "SELECT id, tenant, channel, direction, caller, called, started_at, "
-                      "answered_at, ended_at, flow, ivr_path, result, ended_by, queue, agent, "
-                      "recording, reason, transfer_target, wait_ms, ring_ms, talk_ms, hold_ms, hold_count, "
-                      "transfers, disposition, wrapup_notes, wrapped_up_by FROM interactions WHERE (?1 IS NULL OR tenant = ?1) "
-                      "AND (?2 IS NULL OR started_at >= ?2) AND (?4 IS NULL OR caller = ?4) "
-                      "AND (?5 IS NULL OR queue = ?5) AND (?6 IS NULL OR agent = ?6) "
-                      "AND (?7 IS NULL OR result = ?7) ORDER BY "
-                      "CASE WHEN ?8 THEN started_at END DESC, CASE WHEN ?8 THEN id END DESC, "
-                      "started_at, id LIMIT ?3 OFFSET ?9");
+    auto st = prepare(reader_.get(), sql.c_str());
     if (!st) return st.status();
     sqlite3_stmt* s = st->get();
-    if (q.tenant) bind(s, 1, *q.tenant);
-    if (q.since) bind(s, 2, format_time(*q.since));
-    sqlite3_bind_int64(s, 3, static_cast<int64_t>(q.limit));
-    const std::optional<std::string>* exact[] = {&q.caller, &q.queue, &q.agent, &q.result};
-    for (int i = 0; i < 4; ++i) {
-      if (*exact[i]) bind(s, 4 + i, **exact[i]);
-    }
-    sqlite3_bind_int(s, 8, q.newest_first ? 1 : 0);
-    sqlite3_bind_int64(s, 9, static_cast<int64_t>(q.offset));
+    for (size_t i = 0; i < values.size(); ++i) bind(s, static_cast<int>(i + 1), values[i]);
     std::vector<InteractionRecord> out;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {

@@ -2,6 +2,9 @@
 // slow clients, malformed requests, security headers, the authenticate hook, logging.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -67,7 +70,8 @@ class Client {
   }
 
   // The next response, or nullopt if the connection ended (or nothing came in time) first.
-  std::optional<Reply> read() {
+  // `head`: the answer to a HEAD, whose Content-Length has no body after it.
+  std::optional<Reply> read(bool head_only = false) {
     size_t end;
     while ((end = in_.find("\r\n\r\n")) == std::string::npos) {
       if (!fill()) return std::nullopt;
@@ -88,7 +92,8 @@ class Client {
       r.headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
       line_end = next;
     }
-    const size_t length = r.has("content-length") ? std::stoul(r.header("content-length")) : 0;
+    const size_t length =
+        !head_only && r.has("content-length") ? std::stoul(r.header("content-length")) : 0;
     while (in_.size() < length) {
       if (!fill()) return std::nullopt;
     }
@@ -635,6 +640,89 @@ TEST_F(HttpServerTest, StartFailures) {
   no_threads.threads = 0;
   EXPECT_FALSE(HttpServer::start(no_threads, router_, nullptr).is_ok());
   EXPECT_FALSE(HttpServer::start(config_, nullptr, nullptr).is_ok());
+}
+
+// A file body is streamed from disk, whole or a window of it; HEAD gives its length only and the
+// connection goes on; a file that cannot be read is a 500, not a short answer.
+TEST_F(HttpServerTest, FileBodiesAreStreamedFromDisk) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("tamas-http-file-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string content;
+  for (int i = 0; i < 300'000; ++i) content.push_back(static_cast<char>('a' + i % 23));
+  std::ofstream(dir / "audio.wav", std::ios::binary) << content;
+  add({"GET", "/api/v1/file", Scope::kPublic, {},
+       [dir](const Request& req) {
+         Response r;
+         r.content_type = "audio/wav";
+         r.file = (dir / req.query.at("name")).string();
+         r.file_offset = std::stoull(req.query.at("from"));
+         r.file_length = std::stoull(req.query.at("len"));
+         return r;
+       },
+       "a file"});
+  start();
+  Client c(server_->port());
+  ASSERT_TRUE(c.send(get("/api/v1/file?name=audio.wav&from=0&len=300000")));
+  auto whole = c.read();
+  ASSERT_TRUE(whole.has_value());
+  EXPECT_EQ(whole->status, 200);
+  EXPECT_EQ(whole->header("content-type"), "audio/wav");
+  EXPECT_EQ(whole->body, content);
+  ASSERT_TRUE(c.send(get("/api/v1/file?name=audio.wav&from=12345&len=70000")));
+  auto window = c.read();
+  ASSERT_TRUE(window.has_value());
+  EXPECT_EQ(window->body, content.substr(12345, 70000));
+  ASSERT_TRUE(c.send("HEAD /api/v1/file?name=audio.wav&from=0&len=300000 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto head = c.read(/*head=*/true);
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->header("content-length"), "300000");
+  ASSERT_TRUE(c.send(get("/api/v1/file?name=audio.wav&from=299990&len=10")));
+  auto after = c.read();
+  ASSERT_TRUE(after.has_value()) << "the connection goes on after a HEAD";
+  EXPECT_EQ(after->body, content.substr(299990));
+  auto missing = once(get("/api/v1/file?name=gone.wav&from=0&len=10"));
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->status, 500);
+  auto beyond = once(get("/api/v1/file?name=audio.wav&from=299990&len=100"));
+  ASSERT_TRUE(beyond.has_value());
+  EXPECT_EQ(beyond->status, 500) << "never fewer bytes than the header promised";
+  std::filesystem::remove_all(dir);
+}
+
+// The web UI's files: a file by its path, index.html for the page's own routes, never for the
+// API or for a missing asset; the page carries its content security policy.
+TEST_F(HttpServerTest, StaticFilesServeThePage) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("tamas-http-static-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "assets");
+  std::ofstream(dir / "index.html") << "<!doctype html><title>Tamas</title>";
+  std::ofstream(dir / "assets" / "app.js") << "console.log(1)";
+  config_.static_dir = dir.string();
+  start();
+  auto js = once(get("/assets/app.js"));
+  ASSERT_TRUE(js.has_value());
+  EXPECT_EQ(js->status, 200);
+  EXPECT_EQ(js->body, "console.log(1)");
+  EXPECT_EQ(js->header("content-type"), "text/javascript; charset=utf-8");
+  for (const char* page : {"/", "/agent", "/wallboard"}) {
+    auto r = once(get(page));
+    ASSERT_TRUE(r.has_value()) << page;
+    EXPECT_EQ(r->status, 200) << page;
+    EXPECT_EQ(r->body, "<!doctype html><title>Tamas</title>") << page;
+    EXPECT_NE(r->header("content-security-policy").find("default-src 'self'"), std::string::npos);
+  }
+  auto asset = once(get("/assets/missing.png"));
+  ASSERT_TRUE(asset.has_value());
+  EXPECT_EQ(asset->status, 404) << "a missing file is not the page";
+  auto api = once(get("/api/v1/nothing"));
+  ASSERT_TRUE(api.has_value());
+  EXPECT_EQ(api->status, 404);
+  EXPECT_EQ(api->header("content-type"), "application/json");
+  auto echo = once(get("/health"));
+  ASSERT_TRUE(echo.has_value());
+  EXPECT_NE(echo->body.find("\"path\":\"/health\""), std::string::npos) << "routes come first";
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
