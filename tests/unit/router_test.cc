@@ -53,6 +53,11 @@ class RouterTest : public ::testing::Test {
   }
 
   void login(AgentId a) { send(SetAgentStatus{a, AgentStatus::kAvailable, ""}); }
+  // A supervisor's live change of an agent's queues (and skills) at the current time.
+  Status update(AgentId a, std::vector<QueueMembership> queues,
+                std::vector<std::pair<SkillId, uint8_t>> skills = {}) {
+    return r_.update_agent(a, std::move(skills), std::move(queues), now_, out_);
+  }
   TaskId arrive(QueueId q, int priority = 0, std::vector<SkillRequirement> skills = {},
                 Channel ch = Channel::kVoice) {
     TaskSpec t;
@@ -1109,7 +1114,387 @@ TEST_F(RouterTest, AgentTimeInStateAndOccupancy) {
 
 // After every event: no available agent with free capacity is idle while a task it could take
 // waits. Checked against a brute-force scan of everything the test knows.
-TEST(RouterProperty, NoEligibleAgentIdlesWhileATaskWaits) {
+// ---- live changes to an agent's skills and queues ----
+
+// What a queue shows a supervisor, for comparing before and after.
+std::string describe(const QueueSnapshot& s) {
+  return std::string(s.name) + " waiting=" + std::to_string(s.waiting) +
+         " longest=" + std::to_string(s.longest_wait.count()) +
+         " in=" + std::to_string(s.agents_logged_in) +
+         " avail=" + std::to_string(s.agents_available) + " idle=" + std::to_string(s.agents_idle) +
+         " offered=" + std::to_string(s.totals.offered) +
+         " answered=" + std::to_string(s.totals.answered) +
+         " left=" + std::to_string(s.totals.left) + " handled=" + std::to_string(s.totals.handled);
+}
+std::string describe(const AgentSnapshot& s) {
+  std::string d = std::string(s.name) + " status=" + std::to_string(static_cast<int>(s.status)) +
+                  " state=" + std::to_string(static_cast<int>(s.state)) + " load=";
+  for (uint8_t l : s.load) d += std::to_string(l) + ",";
+  return d + " missed=" + std::to_string(s.missed_in_row);
+}
+
+TEST_F(RouterTest, UpdateAgentJoiningAQueueOffersItsWaitingTaskAtOnce) {
+  QueueId sales = queue("sales");
+  QueueId support = queue("support");
+  AgentId a = agent("a", {{sales, 1}});
+  login(a);
+  TaskId t = arrive(support);
+  EXPECT_TRUE(offered(t).empty());
+  EXPECT_EQ(r_.queue_snapshot(support, now_).agents_logged_in, 0u);
+  take<AgentChanged>();
+
+  ASSERT_TRUE(update(a, {{sales, 1}, {support, 1}}).is_ok());
+  auto offers = take<OfferTask>();
+  ASSERT_EQ(offers.size(), 1u) << "appended to out by update_agent itself";
+  EXPECT_EQ(offers[0].task, t);
+  EXPECT_EQ(offers[0].agent, a);
+  EXPECT_EQ(offers[0].queue, support);
+  auto s = r_.queue_snapshot(support, now_);
+  EXPECT_EQ(s.agents_logged_in, 1u);
+  EXPECT_EQ(s.agents_available, 1u);
+  EXPECT_EQ(s.waiting, 1u) << "ringing, not yet answered";
+  send(OfferAccepted{t, a});
+  EXPECT_EQ(take<TaskAssigned>().size(), 1u);
+  EXPECT_EQ(r_.queue_snapshot(support, now_).totals.answered, 1u);
+}
+
+TEST_F(RouterTest, UpdateAgentLeavingAQueueStopsItsOffersAndCounts) {
+  QueueId q = queue("q");
+  QueueId other = queue("other");
+  AgentId a = agent("a", {{q, 1}});
+  AgentId b = agent("b", {{q, 1}});
+  login(a);
+  wait(10s);
+  login(b);
+  auto before = r_.queue_snapshot(q, now_);
+  EXPECT_EQ(before.agents_logged_in, 2u);
+  EXPECT_EQ(before.agents_available, 2u);
+  EXPECT_EQ(before.agents_idle, 2u);
+
+  take<AgentChanged>();
+  ASSERT_TRUE(update(a, {{other, 1}}).is_ok());
+  EXPECT_TRUE(out_.empty()) << "nothing waits: no commands";
+  auto after = r_.queue_snapshot(q, now_);
+  EXPECT_EQ(after.agents_logged_in, 1u);
+  EXPECT_EQ(after.agents_available, 1u);
+  EXPECT_EQ(after.agents_idle, 1u);
+  EXPECT_EQ(r_.queue_snapshot(other, now_).agents_logged_in, 1u);
+  EXPECT_EQ(r_.queue_snapshot(other, now_).agents_idle, 1u);
+
+  TaskId t1 = arrive(q);
+  EXPECT_EQ(offered_one(t1), b) << "a was idle longer but left the queue";
+  send(OfferAccepted{t1, b});
+  TaskId t2 = arrive(q);
+  EXPECT_TRUE(offered(t2).empty()) << "a is idle, but no longer a member";
+  EXPECT_EQ(r_.standing(t2, now_)->expected_wait, Duration(180s))
+      << "position 1 x 180 s / 1 member logged in (not 2)";
+  TaskId t3 = arrive(other);
+  EXPECT_EQ(offered_one(t3), a);
+}
+
+TEST_F(RouterTest, UpdateAgentTierChangeReordersALinearQueue) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.strategy = Strategy::kLinear;
+  qc.escalation.push_back({30s, EscalationStep::Action::kNextTier, 1, {}, ""});
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  AgentId b = agent("b", {{q, 2}});
+  login(a);
+  login(b);
+  TaskId t1 = arrive(q);
+  EXPECT_EQ(offered_one(t1), a);
+  send(TaskAbandoned{t1});
+  take<CancelOffer>();
+
+  // Swap the tiers: b is now first choice, a the backup.
+  ASSERT_TRUE(update(a, {{q, 2}}).is_ok());
+  ASSERT_TRUE(update(b, {{q, 1}}).is_ok());
+  TaskId t2 = arrive(q);
+  EXPECT_EQ(offered_one(t2), b);
+  send(OfferAccepted{t2, b});
+  TaskId t3 = arrive(q);
+  wait(29s);
+  EXPECT_TRUE(offered(t3).empty()) << "a is tier 2 now: only after escalation";
+  wait(1s);
+  EXPECT_EQ(offered_one(t3), a);
+}
+
+TEST_F(RouterTest, UpdateAgentKeepsItsLinearPlaceAndAJoinerGoesLast) {
+  QueueId q = queue("q", Strategy::kLinear);
+  QueueId other = queue("other");
+  AgentId a = agent("a", {{q, 1}});
+  AgentId b = agent("b", {{q, 1}});
+  AgentId c = agent("c", {{q, 1}});
+  for (AgentId x : {c, b, a}) login(x);
+  // b changes only its skills: it stays second.
+  SkillId fr = r_.add_skill("fr");
+  ASSERT_TRUE(update(b, {{q, 1}, {other, 1}}, {{fr, 5}}).is_ok());
+  TaskId t1 = arrive(q);
+  EXPECT_EQ(offered_one(t1), a);
+  send(OfferAccepted{t1, a});
+  TaskId t2 = arrive(q);
+  EXPECT_EQ(offered_one(t2), b);
+  send(TaskAbandoned{t2});
+  take<CancelOffer>();
+  send(TaskCompleted{t1});
+  // a leaves and rejoins: it is now last, behind c.
+  ASSERT_TRUE(update(a, {}).is_ok());
+  ASSERT_TRUE(update(a, {{q, 1}}).is_ok());
+  std::vector<AgentId> order;
+  for (int i = 0; i < 3; ++i) {
+    TaskId t = arrive(q);
+    AgentId x = offered_one(t);
+    order.push_back(x);
+    send(OfferAccepted{t, x});
+  }
+  EXPECT_EQ(order, (std::vector<AgentId>{b, c, a}));
+}
+
+TEST_F(RouterTest, UpdateAgentJoinerIsNextInRoundRobin) {
+  QueueId q = queue("q", Strategy::kRoundRobin);
+  AgentId a = agent("a", {{q, 1}});
+  AgentId b = agent("b", {{q, 1}});
+  AgentId c = agent("c", {});
+  for (AgentId x : {a, b, c}) login(x);
+  auto serve_and_finish = [&] {
+    TaskId t = arrive(q);
+    AgentId x = offered_one(t);
+    send(OfferAccepted{t, x});
+    send(TaskCompleted{t});
+    return x;
+  };
+  EXPECT_EQ(serve_and_finish(), a);
+  EXPECT_EQ(serve_and_finish(), b);
+  ASSERT_TRUE(update(c, {{q, 1}}).is_ok());
+  EXPECT_EQ(serve_and_finish(), c) << "never served in this queue";
+  EXPECT_EQ(serve_and_finish(), a);
+  ASSERT_TRUE(update(a, {{q, 3}}).is_ok());
+  ASSERT_TRUE(update(a, {{q, 1}}).is_ok());
+  EXPECT_EQ(serve_and_finish(), b) << "a tier change keeps a's turn";
+}
+
+TEST_F(RouterTest, UpdateAgentSkillsMakeItEligibleOrNot) {
+  SkillId fa = r_.add_skill("fa");
+  SkillId en = r_.add_skill("en");
+  QueueId q = queue("q");
+  AgentId a = agent("a", {{q, 1}}, {{fa, 3}});
+  login(a);
+  TaskId t1 = arrive(q, 0, {{fa, 5}});
+  EXPECT_TRUE(offered(t1).empty());
+  ASSERT_TRUE(update(a, {{q, 1}}, {{en, 2}, {fa, 6}}).is_ok());
+  EXPECT_EQ(offered_one(t1), a) << "now at level 6";
+  send(OfferAccepted{t1, a});
+  send(TaskCompleted{t1});
+  ASSERT_TRUE(update(a, {{q, 1}}, {{en, 2}}).is_ok());
+  TaskId t2 = arrive(q, 0, {{fa, 1}});
+  EXPECT_TRUE(offered(t2).empty()) << "fa removed";
+  TaskId t3 = arrive(q, 0, {{en, 2}});
+  EXPECT_EQ(offered_one(t3), a) << "en kept";
+  EXPECT_EQ(r_.standing(t2, now_)->position, 1u);
+}
+
+TEST_F(RouterTest, UpdateAgentSkillLevelReordersBestSkill) {
+  SkillId s = r_.add_skill("billing");
+  QueueConfig qc;
+  qc.name = "billing";
+  qc.strategy = Strategy::kBestSkill;
+  qc.skills = {{s, 1}};
+  QueueId q = queue(qc);
+  AgentId mid = agent("mid", {{q, 1}}, {{s, 5}});
+  AgentId top = agent("top", {{q, 1}}, {{s, 9}});
+  login(mid);
+  login(top);
+  ASSERT_TRUE(update(mid, {{q, 1}}, {{s, 10}}).is_ok());
+  EXPECT_EQ(serve(q), mid) << "the ready index is re-keyed by the new level";
+  EXPECT_EQ(serve(q), top);
+}
+
+TEST_F(RouterTest, UpdateAgentInvalidInputFailsAndChangesNothing) {
+  SkillId fa = r_.add_skill("fa");
+  QueueConfig qc;
+  qc.name = "q";
+  qc.ring_timeout = 10s;
+  QueueId q = queue(qc);
+  QueueId other = queue("other");
+  AgentId a = agent("a", {{q, 1}}, {{fa, 4}});
+  AgentId b = agent("b", {{q, 1}});
+  login(a);
+  login(b);
+  TaskId ringing = arrive(q);
+  AgentId rung = offered_one(ringing);
+  TaskId waiting = arrive(other);
+  take<AgentChanged>();
+  const auto deadline = r_.next_deadline();
+  auto snapshot = [&] {
+    std::string s;
+    for (QueueId x : {q, other}) s += describe(r_.queue_snapshot(x, now_)) + "\n";
+    for (AgentId x : {a, b}) s += describe(r_.agent_snapshot(x, now_)) + "\n";
+    return s;
+  };
+  const std::string before = snapshot();
+
+  struct Case {
+    const char* what;
+    std::vector<QueueMembership> queues;
+    std::vector<std::pair<SkillId, uint8_t>> skills;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"unknown queue", {{other, 1}, {QueueId{9}, 1}}, {}, "agent 'a'.queues[1]: unknown queue"},
+      {"tier 0", {{other, 0}}, {}, "agent 'a'.queues[0]: tier must be 1 or more"},
+      {"queue twice", {{other, 1}, {other, 2}}, {}, "queue 'other' is listed twice"},
+      {"level 0", {{other, 1}}, {{fa, 0}}, "agent 'a'.skills[0]: level 0 is outside 1..10"},
+      {"level 11", {{other, 1}}, {{fa, 11}}, "level 11 is outside 1..10"},
+      {"unknown skill", {{other, 1}}, {{SkillId{7}, 3}}, "unknown skill id"},
+      {"skill twice", {{other, 1}}, {{fa, 3}, {fa, 4}}, "skill 'fa' is listed twice"},
+  };
+  // Later than the ring timeout: a refused change must not fire it either.
+  const TimePoint later = now_ + 1min;
+  for (const Case& c : cases) {
+    Status s = r_.update_agent(a, c.skills, c.queues, later, out_);
+    ASSERT_FALSE(s.is_ok()) << c.what;
+    EXPECT_NE(s.message().find(c.message), std::string::npos) << c.what << ": " << s.message();
+    EXPECT_TRUE(out_.empty()) << c.what;
+    EXPECT_EQ(snapshot(), before) << c.what;
+    EXPECT_EQ(r_.next_deadline(), deadline) << c.what;
+  }
+  Status s = r_.update_agent(AgentId{42}, {}, {}, later, out_);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("unknown agent id 42"), std::string::npos) << s.message();
+  EXPECT_TRUE(out_.empty());
+
+  // Everything goes on as before: the ring is answered, the other task still waits for nobody.
+  send(OfferAccepted{ringing, rung});
+  EXPECT_EQ(take<TaskAssigned>().size(), 1u);
+  EXPECT_TRUE(offered(waiting).empty());
+  EXPECT_EQ(r_.queue_snapshot(q, now_).agents_logged_in, 2u);
+}
+
+TEST_F(RouterTest, UpdateAgentLeavesAConnectedContactAlone) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.wrap_up = 30s;
+  QueueId q = queue(qc);
+  QueueId other = queue("other");
+  AgentId a = agent("a", {{q, 1}});
+  login(a);
+  TaskId t = arrive(q);
+  send(OfferAccepted{t, offered_one(t)});
+  take<TaskAssigned>();
+  take<AgentChanged>();
+
+  ASSERT_TRUE(update(a, {{other, 1}}).is_ok());
+  EXPECT_TRUE(out_.empty()) << "no cancel, no leave, no state change";
+  EXPECT_EQ(r_.agent_snapshot(a, now_).state, AgentState::kOnContact);
+  EXPECT_EQ(r_.queue_snapshot(q, now_).agents_logged_in, 0u);
+  EXPECT_EQ(r_.task_count(), 1u);
+
+  TaskId next = arrive(q);
+  wait(20s);
+  send(TaskCompleted{t});
+  EXPECT_EQ(r_.agent_snapshot(a, now_).state, AgentState::kWrapUp) << "q's wrap-up still applies";
+  TaskId o = arrive(other);
+  EXPECT_TRUE(offered(o).empty()) << "wrapping up";
+  send(WrapUpDone{a, t});
+  auto offers = take<OfferTask>();
+  ASSERT_EQ(offers.size(), 1u) << "not `next`: q is no longer a's";
+  EXPECT_EQ(offers[0].task, o);
+  EXPECT_EQ(r_.standing(next, now_)->position, 1u);
+  auto s = r_.queue_snapshot(q, now_);
+  EXPECT_EQ(s.totals.answered, 1u);
+  EXPECT_EQ(s.totals.handled, 1u) << "counted in the task's own queue";
+  EXPECT_EQ(r_.agent_snapshot(a, now_).totals.handled, 1u);
+}
+
+TEST_F(RouterTest, UpdateAgentLetsAnOfferFromAQueueItLeftRingOut) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.ring_timeout = 10s;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  AgentId b = agent("b", {{q, 1}});
+  login(a);
+  wait(1s);
+  login(b);
+  // The ring is answered after the change: the accept stands.
+  TaskId t1 = arrive(q);
+  ASSERT_EQ(offered_one(t1), a);
+  ASSERT_TRUE(update(a, {}).is_ok());
+  EXPECT_TRUE(take<CancelOffer>().empty());
+  send(OfferAccepted{t1, a});
+  auto assigned = take<TaskAssigned>();
+  ASSERT_EQ(assigned.size(), 1u);
+  EXPECT_EQ(assigned[0].queue, q);
+  wait(5s);
+  send(TaskCompleted{t1});
+
+  // The ring times out after the change: the task goes on to a, never back to b.
+  ASSERT_TRUE(update(a, {{q, 1}}).is_ok());  // back in q; idle since t1 ended, after b
+  TaskId t2 = arrive(q);
+  ASSERT_EQ(offered_one(t2), b);
+  ASSERT_TRUE(update(b, {}).is_ok());
+  EXPECT_TRUE(take<CancelOffer>().empty());
+  wait(10s);
+  auto cancels = take<CancelOffer>();
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_EQ(cancels[0].agent, b);
+  EXPECT_EQ(cancels[0].reason, CancelReason::kRingTimeout);
+  EXPECT_EQ(offered_one(t2), a);
+  send(OfferDeclined{t2, a, DeclineReason::kRejected});
+  wait(5s);
+  EXPECT_EQ(offered(t2), std::vector<AgentId>{a})
+      << "both retry pauses end now, and b is free, but b left q";
+}
+
+TEST_F(RouterTest, UpdateAgentAddsAMemberToARingAllInProgress) {
+  QueueId q = queue("q", Strategy::kRingAll);
+  AgentId a = agent("a", {{q, 1}});
+  AgentId b = agent("b", {});
+  login(a);
+  login(b);
+  TaskId t = arrive(q);
+  EXPECT_EQ(offered(t), std::vector<AgentId>{a});
+  ASSERT_TRUE(update(b, {{q, 1}}).is_ok());
+  EXPECT_EQ(offered(t), std::vector<AgentId>{b});
+}
+
+TEST_F(RouterTest, UpdateAgentLastMemberLeavingAppliesLeaveEmpty) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.leave_empty = EmptyPolicy::kNoAgentsLoggedIn;
+  QueueId q = queue(qc);
+  QueueId other = queue("other");
+  AgentId a = agent("a", {{q, 1}});
+  send(SetAgentStatus{a, AgentStatus::kBreak, ""});  // logged in, so tasks may wait
+  TaskId t = arrive(q);
+  EXPECT_TRUE(take<TaskLeftQueue>().empty());
+  ASSERT_TRUE(update(a, {{other, 1}}).is_ok());
+  auto left = take<TaskLeftQueue>();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].task, t);
+  EXPECT_EQ(left[0].reason, LeaveReason::kQueueEmpty);
+  EXPECT_EQ(r_.queue_snapshot(q, now_).totals.left, 1u);
+  EXPECT_EQ(r_.task_count(), 0u);
+}
+
+TEST_F(RouterTest, UpdateAgentWhileLoggedOutCountsNowhereUntilLogin) {
+  QueueId q = queue("q");
+  AgentId a = agent("a", {});
+  TaskId t = arrive(q);
+  ASSERT_TRUE(update(a, {{q, 1}}).is_ok());
+  EXPECT_TRUE(out_.empty());
+  EXPECT_EQ(r_.queue_snapshot(q, now_).agents_logged_in, 0u);
+  login(a);
+  EXPECT_EQ(offered_one(t), a);
+  EXPECT_EQ(r_.queue_snapshot(q, now_).agents_logged_in, 1u);
+  send(SetAgentStatus{a, AgentStatus::kLoggedOut, ""});
+  ASSERT_TRUE(update(a, {}).is_ok());
+  EXPECT_EQ(r_.queue_snapshot(q, now_).agents_logged_in, 0u) << "no underflow";
+}
+
+// live_updates: also change agents' skills and queues at random with Router::update_agent.
+void check_no_eligible_agent_idles(bool live_updates) {
   for (uint64_t seed : {1u, 2u, 3u, 4u, 5u}) {
     std::mt19937_64 rng(seed);
     RouterConfig rc;
@@ -1167,7 +1552,8 @@ TEST(RouterProperty, NoEligibleAgentIdlesWhileATaskWaits) {
       std::vector<SkillRequirement> reqs;
     };
     std::map<uint64_t, TaskInfo> waiting_or_more;
-    std::map<uint64_t, uint32_t> ringing;  // task -> an agent it rings
+    std::map<uint64_t, TaskInfo> every_task;  // never erased
+    std::map<uint64_t, uint32_t> ringing;     // task -> an agent it rings
     std::map<uint64_t, std::string> history;  // task -> what happened to it, for failures
     std::set<uint64_t> connected;
     TimePoint now = kEpoch;
@@ -1176,6 +1562,10 @@ TEST(RouterProperty, NoEligibleAgentIdlesWhileATaskWaits) {
     for (int step = 0; step < 3000; ++step) {
       now += std::chrono::milliseconds(rng() % 4000);
       Event e;
+      bool is_update = false;    // update_agent was called instead of handle(e)
+      size_t before_update = 0;  // commands in `out` from timers fired before the update
+      uint32_t updated = UINT32_MAX;
+      AgentInfo old_info;
       const int kind = static_cast<int>(rng() % 10);
       if (kind < 4) {
         TaskSpec t;
@@ -1190,6 +1580,7 @@ TEST(RouterProperty, NoEligibleAgentIdlesWhileATaskWaits) {
         std::vector<SkillRequirement> reqs = t.skills;
         reqs.push_back(queue_req[q]);
         waiting_or_more[t.id.value] = {q, t.channel, reqs};
+        every_task[t.id.value] = waiting_or_more[t.id.value];
         e = TaskArrived{t};
       } else if (kind < 6 && !ringing.empty()) {
         auto it = std::next(ringing.begin(), static_cast<long>(rng() % ringing.size()));
@@ -1206,6 +1597,37 @@ TEST(RouterProperty, NoEligibleAgentIdlesWhileATaskWaits) {
                             static_cast<long>(rng() % waiting_or_more.size()));
         if (connected.count(it->first)) continue;
         e = TaskAbandoned{TaskId{it->first}};
+      } else if (live_updates && kind == 9 && rng() % 2 == 0) {
+        const auto a = static_cast<uint32_t>(rng() % kAgents);
+        std::vector<std::pair<SkillId, uint8_t>> new_skills;
+        std::vector<QueueMembership> new_queues;
+        AgentInfo next_info = info[a];
+        next_info.levels.clear();
+        next_info.queues.clear();
+        for (int sk = 0; sk < kSkills; ++sk) {
+          if (rng() % 2) {
+            const auto level = static_cast<uint8_t>(1 + rng() % 10);
+            new_skills.emplace_back(skills[sk], level);
+            next_info.levels[skills[sk].value] = level;
+          }
+        }
+        for (int q = 0; q < kQueues; ++q) {
+          if (rng() % 3 == 0) {
+            new_queues.push_back({queues[q], 1});
+            next_info.queues.insert(queues[q].value);
+          }
+        }
+        // Timers due by now fire first, under the old configuration: run them apart, so that
+        // their offers are checked against it.
+        out.clear();
+        r.advance(now, out);
+        before_update = out.size();
+        updated = a;
+        old_info = info[a];
+        info[a] = next_info;
+        is_update = true;
+        Status s = r.update_agent(AgentId{a}, new_skills, new_queues, now, out);
+        ASSERT_TRUE(s.is_ok()) << s.message() << " at step " << step;
       } else {
         const auto a = static_cast<uint32_t>(rng() % kAgents);
         const auto st = static_cast<AgentStatus>(rng() % 3);
@@ -1214,8 +1636,11 @@ TEST(RouterProperty, NoEligibleAgentIdlesWhileATaskWaits) {
                                            : st,
                            ""};
       }
-      out.clear();
-      Status s = r.handle(e, now, out);
+      Status s = Status::ok();
+      if (!is_update) {
+        out.clear();
+        s = r.handle(e, now, out);
+      }
       for (const Command& c : out) {
         std::visit(
             [&](const auto& cmd) {
@@ -1252,8 +1677,25 @@ TEST(RouterProperty, NoEligibleAgentIdlesWhileATaskWaits) {
         connected.erase(done->task.value);
         waiting_or_more.erase(done->task.value);
       }
-      for (const Command& c : out) {
-        if (auto* o = std::get_if<OfferTask>(&c)) ringing[o->task.value] = o->agent.value;
+      for (size_t i = 0; i < out.size(); ++i) {
+        const Command& c = out[i];
+        if (auto* o = std::get_if<OfferTask>(&c)) {
+          // Offered only to a current member (no overflow here) that meets the skills.
+          const AgentInfo& ai =
+              o->agent.value == updated && i < before_update ? old_info : info[o->agent.value];
+          ASSERT_TRUE(ai.queues.count(o->queue.value))
+              << "seed " << seed << " step " << step << ": task " << o->task.value
+              << " offered to agent " << o->agent.value << " through queue " << o->queue.value
+              << ", not one of its queues";
+          // (From every_task: a timer may re-offer a task that then leaves in the same step.)
+          for (const SkillRequirement& req : every_task.at(o->task.value).reqs) {
+            auto lv = ai.levels.find(req.skill.value);
+            ASSERT_TRUE(lv != ai.levels.end() && lv->second >= req.min_level)
+                << "seed " << seed << " step " << step << ": task " << o->task.value
+                << " offered to agent " << o->agent.value << " who lacks its skills";
+          }
+          ringing[o->task.value] = o->agent.value;
+        }
         if (auto* x = std::get_if<CancelOffer>(&c)) {
           auto it = ringing.find(x->task.value);
           if (it != ringing.end() && it->second == x->agent.value) ringing.erase(it);
@@ -1268,6 +1710,19 @@ TEST(RouterProperty, NoEligibleAgentIdlesWhileATaskWaits) {
       if (auto* d = std::get_if<OfferDeclined>(&e)) {
         auto it = ringing.find(d->task.value);
         if (it != ringing.end() && it->second == d->agent.value) ringing.erase(it);
+      }
+      // Each queue's counts of members logged in and available, against a brute-force count.
+      for (uint32_t q = 0; q < kQueues; ++q) {
+        uint32_t in = 0, avail = 0;
+        for (uint32_t a = 0; a < kAgents; ++a) {
+          if (!info[a].queues.count(q)) continue;
+          const AgentStatus st = r.agent_snapshot(AgentId{a}, now).status;
+          in += st != AgentStatus::kLoggedOut;
+          avail += st == AgentStatus::kAvailable;
+        }
+        const QueueSnapshot qs = r.queue_snapshot(QueueId{q}, now);
+        ASSERT_EQ(qs.agents_logged_in, in) << "seed " << seed << " step " << step << " queue " << q;
+        ASSERT_EQ(qs.agents_available, avail) << "seed " << seed << " step " << step;
       }
       // Brute force: every waiting task against every agent.
       for (const auto& [id, ti] : waiting_or_more) {
@@ -1296,6 +1751,12 @@ TEST(RouterProperty, NoEligibleAgentIdlesWhileATaskWaits) {
       }
     }
   }
+}
+
+TEST(RouterProperty, NoEligibleAgentIdlesWhileATaskWaits) { check_no_eligible_agent_idles(false); }
+
+TEST(RouterProperty, NoEligibleAgentIdlesWhileAgentsChangeQueuesAndSkills) {
+  check_no_eligible_agent_idles(true);
 }
 
 }  // namespace

@@ -147,6 +147,7 @@ struct QueueRec {
   std::set<MemberKey> ready;      // members with status available and free capacity
   uint32_t logged_in = 0;
   uint32_t available = 0;
+  int64_t next_order = 0;  // the linear position the next member gets (never reused)
   int64_t rr_counter = 0;
   QueueCounters totals;
   std::vector<SlidingWindow<QueueCounters>> windows;
@@ -378,45 +379,61 @@ class Router::Impl {
     return Status::ok();
   }
 
-  Result<AgentId> add_agent(AgentConfig config) {
-    const std::string where = "agent '" + config.name + "'";
-    if (config.name.empty()) return Status::error("agent: the name is empty");
-    if (agent_index_.count(config.name)) return Status::error(where + ": the name is already used");
-    AgentRec a;
-    for (size_t i = 0; i < config.skills.size(); ++i) {
-      auto [skill, level] = config.skills[i];
+  // Checks an agent's skills and memberships as add_agent and update_agent take them; returns the
+  // skills sorted by id (the order AgentRec::level searches), or what is wrong, naming the field.
+  Result<std::vector<std::pair<SkillId, uint8_t>>> check_agent_setup(
+      const std::string& where, std::vector<std::pair<SkillId, uint8_t>> skills,
+      const std::vector<QueueMembership>& queues) const {
+    for (size_t i = 0; i < skills.size(); ++i) {
+      auto [skill, level] = skills[i];
       const std::string at = where + ".skills[" + std::to_string(i) + "]";
       if (skill.value >= skills_.size()) return Status::error(at + ": unknown skill id");
       if (level < 1 || level > 10) {
         return Status::error(at + ": level " + std::to_string(level) + " is outside 1..10");
       }
     }
-    a.skills = config.skills;
-    std::sort(a.skills.begin(), a.skills.end());
-    for (size_t i = 1; i < a.skills.size(); ++i) {
-      if (a.skills[i].first == a.skills[i - 1].first) {
-        return Status::error(where + ".skills: skill '" + skills_[a.skills[i].first.value] +
+    std::sort(skills.begin(), skills.end());
+    for (size_t i = 1; i < skills.size(); ++i) {
+      if (skills[i].first == skills[i - 1].first) {
+        return Status::error(where + ".skills: skill '" + skills_[skills[i].first.value] +
                              "' is listed twice");
       }
     }
-    for (size_t i = 0; i < config.queues.size(); ++i) {
-      const QueueMembership& m = config.queues[i];
+    for (size_t i = 0; i < queues.size(); ++i) {
+      const QueueMembership& m = queues[i];
       const std::string at = where + ".queues[" + std::to_string(i) + "]";
       if (m.queue.value >= queues_.size()) return Status::error(at + ": unknown queue id");
       if (m.tier < 1) return Status::error(at + ": tier must be 1 or more");
       for (size_t j = 0; j < i; ++j) {
-        if (config.queues[j].queue == m.queue) {
+        if (queues[j].queue == m.queue) {
           return Status::error(at + ": queue '" + queues_[m.queue.value].cfg.name +
                                "' is listed twice");
         }
       }
     }
+    return skills;
+  }
+
+  // A new member of queue q: last in its linear list, and ahead of everyone already served in
+  // round-robin (rr_seq below 2^40, like members who have never been served).
+  Membership join(uint32_t agent, uint32_t queue, uint8_t tier) {
+    QueueRec& q = queues_[queue];
+    const int64_t order = q.next_order++;
+    q.members.push_back(agent);
+    return Membership{queue, tier, order, order};
+  }
+
+  Result<AgentId> add_agent(AgentConfig config) {
+    const std::string where = "agent '" + config.name + "'";
+    if (config.name.empty()) return Status::error("agent: the name is empty");
+    if (agent_index_.count(config.name)) return Status::error(where + ": the name is already used");
+    auto skills = check_agent_setup(where, std::move(config.skills), config.queues);
+    if (!skills) return skills.status();
+    AgentRec a;
+    a.skills = std::move(*skills);
     const auto id = static_cast<uint32_t>(agents_.size());
     for (const QueueMembership& m : config.queues) {
-      QueueRec& q = queues_[m.queue.value];
-      const auto order = static_cast<int64_t>(q.members.size());
-      a.queues.push_back(Membership{m.queue.value, m.tier, order, order});
-      q.members.push_back(id);
+      a.queues.push_back(join(id, m.queue.value, m.tier));
     }
     a.name = std::move(config.name);
     a.capacity = config.capacity;
@@ -426,6 +443,59 @@ class Router::Impl {
     agent_index_.emplace(a.name, id);
     agents_.push_back(std::move(a));
     return AgentId{id};
+  }
+
+  // Moves an agent to new skills and memberships; `skills` and `queues` have passed
+  // check_agent_setup (skills sorted). Every index that depends on them is kept consistent here,
+  // or by the reindex() that update_agent(agent) runs: QueueRec::members (idle count, linear
+  // order), QueueRec::ready (matching, keyed by tier and, for best-skill, by level),
+  // QueueRec::logged_in / available (statistics, empty policies, expected wait), and the agent's
+  // own Membership list (tier, linear order, round-robin turn). Tasks hold no per-membership
+  // state: an offer's queue only names the queue in what is reported, so an offer ringing
+  // through a queue the agent left simply plays out (see router.h).
+  void change_agent(uint32_t agent, std::vector<std::pair<SkillId, uint8_t>> skills,
+                    const std::vector<QueueMembership>& queues) {
+    AgentRec& a = agents_[agent];
+    const uint32_t logged_in = a.status != AgentStatus::kLoggedOut ? 1 : 0;
+    const uint32_t available = a.status == AgentStatus::kAvailable ? 1 : 0;
+    std::vector<Membership> kept;
+    std::vector<uint32_t> left;
+    for (Membership& m : a.queues) {
+      auto it = std::find_if(queues.begin(), queues.end(),
+                             [&](const QueueMembership& n) { return n.queue.value == m.queue; });
+      if (it != queues.end()) {
+        kept.push_back(m);  // re-keyed by update_agent() if its tier or skills changed
+        continue;
+      }
+      QueueRec& q = queues_[m.queue];
+      if (m.indexed) q.ready.erase(m.key);
+      auto member = std::find(q.members.begin(), q.members.end(), agent);
+      assert(member != q.members.end());
+      q.members.erase(member);
+      q.logged_in -= logged_in;
+      q.available -= available;
+      left.push_back(m.queue);
+    }
+    std::vector<Membership> next;
+    next.reserve(queues.size());
+    for (const QueueMembership& n : queues) {
+      auto it = std::find_if(kept.begin(), kept.end(),
+                             [&](const Membership& m) { return m.queue == n.queue.value; });
+      if (it != kept.end()) {
+        next.push_back(*it);
+      } else {
+        next.push_back(join(agent, n.queue.value, n.tier));
+        queues_[n.queue.value].logged_in += logged_in;
+        queues_[n.queue.value].available += available;
+      }
+      next.back().tier = n.tier;
+    }
+    a.queues = std::move(next);
+    a.skills = std::move(skills);
+    update_agent(agent);  // re-index in every queue it is in, and look for work
+    for (uint32_t q : left) {
+      if (is_empty(queues_[q], queues_[q].cfg.leave_empty)) empty_queue(q);
+    }
   }
 
   std::optional<QueueId> find_queue(std::string_view name) const {
@@ -441,6 +511,23 @@ class Router::Impl {
   }
 
   // ---- events ----
+
+  Status reconfigure_agent(AgentId id, std::vector<std::pair<SkillId, uint8_t>> skills,
+                           const std::vector<QueueMembership>& queues, TimePoint now,
+                           CommandSink& out) {
+    if (id.value >= agents_.size()) return Status::error(unknown_agent(id));
+    // Validated before any timer fires, so that a refused change leaves everything as it was.
+    auto sorted =
+        check_agent_setup("agent '" + agents_[id.value].name + "'", std::move(skills), queues);
+    if (!sorted) return sorted.status();
+    advance(now, out);
+    now_ = std::max(now_, now);
+    out_ = &out;
+    change_agent(id.value, std::move(*sorted), queues);
+    settle();
+    out_ = nullptr;
+    return Status::ok();
+  }
 
   Status handle(const Event& event, TimePoint now, CommandSink& out) {
     advance(now, out);
@@ -1309,6 +1396,10 @@ Result<QueueId> Router::add_queue(QueueConfig config) { return impl_->add_queue(
 Result<AgentId> Router::add_agent(AgentConfig config) { return impl_->add_agent(std::move(config)); }
 Status Router::set_escalation(QueueId queue, const std::vector<EscalationStep>& steps) {
   return impl_->set_escalation(queue, steps);
+}
+Status Router::update_agent(AgentId agent, std::vector<std::pair<SkillId, uint8_t>> skills,
+                            std::vector<QueueMembership> queues, TimePoint now, CommandSink& out) {
+  return impl_->reconfigure_agent(agent, std::move(skills), queues, now, out);
 }
 std::optional<SkillId> Router::find_skill(std::string_view name) const {
   return impl_->find_skill(name);

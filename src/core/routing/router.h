@@ -292,6 +292,28 @@ class Router {
   // queue, or on a queue overflowing into itself. Tasks already waiting continue from the step
   // they had reached.
   Status set_escalation(QueueId queue, const std::vector<EscalationStep>& steps);
+  // Replaces an agent's skills and queue memberships (with their tiers) while the center runs,
+  // like AgentConfig::skills and AgentConfig::queues; name, capacity and wrap-up stay. Fails,
+  // changing nothing (no timer fires, nothing is appended to `out`), on an unknown agent or on
+  // what add_agent refuses: an unknown skill or queue id, a level outside 1..10, a skill or queue
+  // listed twice, a tier of 0.
+  // On success, at time `now` (timers due by then fire first, as in handle()), the change takes
+  // effect at once and its commands are appended to `out`, as an event's would be:
+  //  - the agent is considered right away for tasks waiting in its new queues, at its new tiers
+  //    and with its new skills (e.g. an OfferTask when it is available and free);
+  //  - it is no longer offered tasks of the queues it left, nor tasks its skills no longer meet;
+  //  - contacts in progress are not disturbed: one that is connected or in wrap-up goes on, and
+  //    an offer ringing through a queue the agent left (or of a task whose skills it no longer
+  //    meets) keeps ringing and may be accepted, declined or time out: it was valid when made, and
+  //    pulling a ringing phone away from an agent about to answer helps no one;
+  //  - a queue it stays in keeps its place in that queue's order (linear list, round-robin turn);
+  //    a queue it joins puts it last in the linear list and first for round-robin, like a member
+  //    who has never been served;
+  //  - each queue's agents_logged_in / agents_available / agents_idle count the new members, and a
+  //    queue left without agents applies its leave_empty policy (its waiting tasks leave with
+  //    LeaveReason::kQueueEmpty), as when the last member logs out.
+  Status update_agent(AgentId agent, std::vector<std::pair<SkillId, uint8_t>> skills,
+                      std::vector<QueueMembership> queues, TimePoint now, CommandSink& out);
   std::optional<SkillId> find_skill(std::string_view name) const;
   std::optional<QueueId> find_queue(std::string_view name) const;
   std::optional<AgentId> find_agent(std::string_view name) const;
