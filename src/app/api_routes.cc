@@ -619,22 +619,88 @@ Response queues(const ApiContext& ctx, const Request& req) {
   return json_ok({{"queues", out}, {"break_reasons", t->break_reasons}});
 }
 
+json setup_json(const server::AgentSetup& a) {
+  json skills = json::object();
+  for (const auto& [skill, level] : a.skills) skills[skill] = level;
+  json memberships = json::array();
+  for (const auto& [queue, tier] : a.queues) memberships.push_back({{"queue", queue}, {"tier", tier}});
+  return {{"extension", a.extension}, {"name", a.name}, {"skills", skills}, {"queues", memberships}};
+}
+
+// Each agent's skills and queues as the router has them now.
 Response agents(const ApiContext& ctx, const Request& req) {
-  const auto cfg = ctx.server->configuration();
-  const config::TenantConfig* t = tenant_config(cfg, req.params.at("tenant"));
-  if (t == nullptr) return api::json_error(404, "not found");
+  auto setups = ctx.server->agent_setups(req.params.at("tenant"), std::chrono::seconds(2));
+  if (!setups) return api::json_error(503, "the live view is not available now");
   json out = json::array();
-  for (const config::AgentSpec& a : t->agents) {
-    json skills = json::object();
-    for (const auto& [skill, level] : a.skills) skills[skill] = level;
-    json memberships = json::array();
-    for (const config::AgentMembershipSpec& m : a.queues) {
-      memberships.push_back({{"queue", m.queue}, {"tier", m.tier}});
-    }
-    out.push_back({{"extension", a.extension}, {"name", a.name}, {"skills", skills},
-                   {"queues", memberships}});
-  }
+  for (const server::AgentSetup& a : *setups) out.push_back(setup_json(a));
   return json_ok({{"agents", out}});
+}
+
+// {skills: {name: level}, queues: [{queue, tier}]}: both replace what the agent had, at once.
+Response update_agent(const ApiContext& ctx, const Request& req) {
+  const std::string& tenant = req.params.at("tenant");
+  server::AgentSetup a;
+  a.extension = req.params.at("agent");
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) return api::json_error(400, "the body must be a JSON object");
+  for (const auto& [key, value] : body.items()) {
+    if (key != "skills" && key != "queues") {
+      return api::json_error(400, "unknown field (expected skills, queues)", key);
+    }
+  }
+  auto setups = ctx.server->agent_setups(tenant, std::chrono::seconds(2));
+  if (!setups) return api::json_error(503, "the live view is not available now");
+  const server::AgentSetup* now_setup = nullptr;
+  for (const server::AgentSetup& s : *setups) {
+    if (s.extension == a.extension) now_setup = &s;
+  }
+  if (now_setup == nullptr) return api::json_error(404, "no agent '" + a.extension + "'");
+  a.name = now_setup->name;
+  a.skills = now_setup->skills;  // what is not given stays
+  a.queues = now_setup->queues;
+  if (body.contains("skills")) {
+    if (!body["skills"].is_object() || body["skills"].size() > 100) {
+      return api::json_error(400, "expected an object of skill names to levels 1..10", "skills");
+    }
+    a.skills.clear();
+    for (const auto& [skill, level] : body["skills"].items()) {
+      if (skill.empty() || skill.size() > 64 || !level.is_number_integer() || level.get<int>() < 1 ||
+          level.get<int>() > 10) {
+        return api::json_error(400, "expected skill names (1 to 64 characters) with levels 1..10",
+                               "skills");
+      }
+      a.skills.emplace_back(skill, static_cast<uint8_t>(level.get<int>()));
+    }
+  }
+  if (body.contains("queues")) {
+    if (!body["queues"].is_array() || body["queues"].size() > 100) {
+      return api::json_error(400, "expected a list of {queue, tier}", "queues");
+    }
+    a.queues.clear();
+    for (const json& m : body["queues"]) {
+      const bool ok = m.is_object() && m.contains("queue") && m["queue"].is_string() &&
+                      (!m.contains("tier") ||
+                       (m["tier"].is_number_integer() && m["tier"].get<int>() >= 1 &&
+                        m["tier"].get<int>() <= 100));
+      if (!ok) {
+        return api::json_error(400, "each queue is {\"queue\": ID, \"tier\": 1..100}", "queues");
+      }
+      a.queues.emplace_back(m["queue"].get<std::string>(),
+                            static_cast<uint8_t>(m.value("tier", 1)));
+    }
+  }
+  if (Status st = ctx.server->update_agent(tenant, a, std::chrono::seconds(2)); !st) {
+    const std::string& m = st.message();
+    if (m.rfind("no agent", 0) == 0) return api::json_error(404, m);
+    return api::json_error(400, m, m.find("queue") != std::string::npos ? "queues" : "skills");
+  }
+  std::string detail = a.extension + ": queues";
+  for (const auto& [queue, tier] : a.queues) detail += " " + queue + "/" + std::to_string(tier);
+  detail += "; skills";
+  for (const auto& [skill, level] : a.skills) detail += " " + skill + "=" + std::to_string(level);
+  ctx.store->save_audit({now(), tenant, req.principal->username, req.remote_address,
+                         "agent.update", detail});
+  return json_ok(setup_json(a));
 }
 
 // The agent's own figures since midnight in the tenant's time zone.
@@ -788,6 +854,10 @@ std::shared_ptr<const api::Router> build_api_routes(const ApiContext& ctx) {
   add({"GET", "/api/v1/tenants/{tenant}/agents", api::Scope::kTenant, readers,
        [ctx](const Request& req) { return agents(ctx, req); },
        "The tenant's agents: skills and queues with tiers"});
+  add({"PUT", "/api/v1/tenants/{tenant}/agents/{agent}", api::Scope::kTenant,
+       {Role::kAdmin, Role::kManager, Role::kSupervisor},
+       [ctx](const Request& req) { return update_agent(ctx, req); },
+       "Change an agent's skills and queues (with tiers) at once: {skills, queues}"});
   add({"GET", "/api/v1/tenants/{tenant}/agents/{agent}/today", api::Scope::kTenant, everyone,
        [ctx](const Request& req) { return today(ctx, req); },
        "The agent's figures since midnight in the tenant's time zone"});

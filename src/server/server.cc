@@ -224,6 +224,11 @@ struct SnapshotRequest {
   std::string tenant;
   std::shared_ptr<std::promise<Result<TenantView>>> reply;
 };
+struct AgentSetupRequest {
+  std::string tenant;
+  std::optional<AgentSetup> change;  // none: read them all
+  std::shared_ptr<std::promise<Result<std::vector<AgentSetup>>>> reply;
+};
 struct ContactCommand {
   std::string tenant, extension;
   ContactRequest request;
@@ -235,7 +240,7 @@ using CoreEvent = std::variant<SipIncoming, SipRegister, SipReinvite, SipRefer, 
                                MediaPlayDone,
                                MediaRecordDone, MediaTimeout, PlayReady, OutProgress, OutAnswered,
                                OutFailed, Reload, Drain, HangupAll, SnapshotRequest, AgentStatusRequest,
-                               ContactCommand, Stop>;
+                               ContactCommand, AgentSetupRequest, Stop>;
 
 struct Call {
   CallId id;
@@ -359,6 +364,7 @@ struct TenantRuntime {
     core::TaskId task;  // the router's task the agent took (for WrapUpDone)
   };
   std::map<std::string, AgentContact> contacts;
+  std::map<std::string, AgentSetup> setups;  // each agent's skills and queues now, by extension
   // Queue figures changed since last published, and what was published (to skip repeats).
   bool queues_dirty = true;
   std::map<std::string, std::string> published;
@@ -501,6 +507,11 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       rt.agents[a.extension] = *id;
       rt.extensions.push_back(a.extension);
       rt.presence.emplace_back();
+      AgentSetup& setup = rt.setups[a.extension];
+      setup.extension = a.extension;
+      setup.name = a.name;
+      setup.skills = a.skills;
+      for (const auto& m : a.queues) setup.queues.emplace_back(m.queue, m.tier);
     }
     return Status::ok();
   }
@@ -595,6 +606,25 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
   }
 
   std::shared_ptr<const config::ServerConfig> configuration() override { return current_config(); }
+
+  Result<std::vector<AgentSetup>> agent_setups(const std::string& tenant, Duration limit) override {
+    return ask_setups(AgentSetupRequest{tenant, std::nullopt, nullptr}, limit);
+  }
+
+  Status update_agent(const std::string& tenant, const AgentSetup& setup, Duration limit) override {
+    auto r = ask_setups(AgentSetupRequest{tenant, setup, nullptr}, limit);
+    return r.is_ok() ? Status::ok() : r.status();
+  }
+
+  Result<std::vector<AgentSetup>> ask_setups(AgentSetupRequest req, Duration limit) {
+    req.reply = std::make_shared<std::promise<Result<std::vector<AgentSetup>>>>();
+    auto answer = req.reply->get_future();
+    post(std::move(req));
+    if (answer.wait_for(limit) != std::future_status::ready) {
+      return Status::error("the server did not answer within " + format_duration(limit));
+    }
+    return answer.get();
+  }
 
   void set_event_listener(EventListener listener) override {
     std::lock_guard<std::mutex> lock(listener_mu_);
@@ -1583,6 +1613,53 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
          server::contact_event(c.tenant->id, wall_now(), "ended",
                                {r.id, r.caller, r.called, r.queue, r.agent, r.ivr_path}, &extra),
          "ended");
+  }
+
+  void on(AgentSetupRequest& ev) {
+    auto it = tenants_.find(ev.tenant);
+    if (it == tenants_.end()) {
+      return ev.reply->set_value(Status::error("no tenant '" + ev.tenant + "'"));
+    }
+    TenantRuntime& rt = *it->second;
+    if (ev.change) {
+      const AgentSetup& a = *ev.change;
+      auto agent = rt.agents.find(a.extension);
+      if (agent == rt.agents.end()) {
+        return ev.reply->set_value(Status::error("no agent '" + a.extension + "'"));
+      }
+      std::vector<std::pair<core::SkillId, uint8_t>> skills;
+      for (const auto& [skill, level] : a.skills) {
+        skills.emplace_back(rt.router->add_skill(skill), level);
+      }
+      std::vector<core::QueueMembership> queues;
+      for (const auto& [queue, tier] : a.queues) {
+        auto q = rt.queues.find(queue);
+        if (q == rt.queues.end()) {
+          return ev.reply->set_value(Status::error("queues: no queue '" + queue + "'"));
+        }
+        queues.push_back({q->second, tier});
+      }
+      core::CommandSink out;
+      Status st = rt.router->update_agent(agent->second, std::move(skills), std::move(queues),
+                                          wall_now(), out);
+      if (!st) return ev.reply->set_value(st);
+      rt.setups[a.extension].skills = a.skills;
+      rt.setups[a.extension].queues = a.queues;
+      rt.queues_dirty = queues_dirty_ = true;
+      std::deque<core::Event> pending;
+      for (core::Command& c : out) std::visit([&](auto& cmd) { route_command(rt, cmd, pending); }, c);
+      while (!pending.empty()) {
+        core::Event e = std::move(pending.front());
+        pending.pop_front();
+        (void)route_event(rt, e);
+      }
+      log::info("agent changed", {{"tenant", rt.id}, {"agent", a.extension},
+                                  {"queues", std::to_string(a.queues.size())},
+                                  {"skills", std::to_string(a.skills.size())}});
+    }
+    std::vector<AgentSetup> all;
+    for (const auto& [ext, setup] : rt.setups) all.push_back(setup);
+    ev.reply->set_value(std::move(all));
   }
 
   // The web side's view of, and hand on, an agent's contact (Server::agent_contact).

@@ -83,6 +83,13 @@ struct ContactAnswer {
   ContactView contact;  // the contact after the action
 };
 
+// An agent's routing set-up: skills (name, level 1..10) and queues (id, tier from 1).
+struct AgentSetup {
+  std::string extension, name;
+  std::vector<std::pair<std::string, uint8_t>> skills;
+  std::vector<std::pair<std::string, uint8_t>> queues;
+};
+
 class Server {
  public:
   // Opens the store, loads every prompt into memory, binds SIP and RTP and starts the threads.
@@ -110,6 +117,15 @@ class Server {
   // Acts on (or reads) an agent's contact, as the agent's phone would but on the server's legs.
   virtual ContactAnswer agent_contact(const std::string& tenant, const std::string& extension,
                                       const ContactRequest& request, Duration limit) = 0;
+  // Each agent's routing set-up now (the configuration's, or what update_agent made of it).
+  virtual Result<std::vector<AgentSetup>> agent_setups(const std::string& tenant,
+                                                       Duration limit) = 0;
+  // Changes an agent's skills and queues (with tiers) at once: the router offers it the tasks of
+  // its new queues right away and no longer those of queues it left; a contact in progress goes
+  // on. Fails naming what is wrong (no such agent, an unknown queue, a level outside 1..10, a
+  // tier of 0, a queue or skill twice), changing nothing. Lasts until the server restarts.
+  virtual Status update_agent(const std::string& tenant, const AgentSetup& setup,
+                              Duration limit) = 0;
   // The configuration new calls use now.
   virtual std::shared_ptr<const config::ServerConfig> configuration() = 0;
   // From now on every LiveEvent goes to `listener` (on the core thread; see server/events.h);

@@ -674,6 +674,48 @@ TEST_F(ApiTest, UsersAreDisabledAndTokensRevoked) {
   EXPECT_EQ(call("DELETE", "/api/v1/tenants/acme/tokens/" + id, boss).status, 404);
 }
 
+// A supervisor puts an agent in another queue: a caller already waiting there is offered to the
+// agent at once; the change shows in the tenant's agents; bad changes name the field.
+TEST_F(ApiTest, SupervisorsChangeAnAgentsQueuesLive) {
+  add_user("acme", "sara", "supervisor");
+  add_user("acme", "1002", "agent");
+  const std::string sup = token("acme", "sara");
+  auto put = [&](const std::string& who, const std::string& ext, const std::string& body) {
+    return http_request(server_.http_port(), "PUT", "/api/v1/tenants/acme/agents/" + ext, body,
+                        {{"Authorization", "Bearer " + who}});
+  };
+  test::AgentPhone phone(server_.port(), "acme.test");
+  ASSERT_EQ(phone.register_as("1002", "acme1002"), 200);
+  ASSERT_EQ(phone.dial("*11"), 200);
+  test::Caller caller;  // 102's queue "strict" has only 1001, who is not logged in
+  ASSERT_EQ(caller.call(server_.port(), "102", "live-queues-1"), 200);
+  ASSERT_NE(server_.wait_log({"queued", "queue=strict"}), "") << server_.log();
+
+  HttpResponse unknown = put(sup, "1002", R"({"queues": [{"queue": "nowhere"}]})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(unknown.body)["field"], "queues");
+  HttpResponse level = put(sup, "1002", R"({"skills": {"english": 11}})");
+  EXPECT_EQ(level.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(level.body)["field"], "skills");
+  EXPECT_EQ(put(sup, "9999", R"({"queues": []})").status, 404);
+  EXPECT_EQ(put(token("acme", "1002"), "1002", R"({"queues": [{"queue": "strict"}]})").status, 403)
+      << "agents do not choose their queues";
+
+  HttpResponse moved = put(sup, "1002", R"({"queues": [{"queue": "linear"}, {"queue": "strict", "tier": 1}], "skills": {"farsi": 4}})");
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  auto offer = phone.await_invite(5s);
+  ASSERT_TRUE(offer.has_value()) << "the waiting caller is offered at once\n" << server_.log();
+  EXPECT_NE(offer->find("X-Tamas-Queue: strict"), std::string::npos) << *offer;
+  auto agents = nlohmann::json::parse(get("/api/v1/tenants/acme/agents", sup).body);
+  nlohmann::json mine;
+  for (const auto& a : agents["agents"]) {
+    if (a["extension"] == "1002") mine = a;
+  }
+  EXPECT_EQ(mine["queues"], nlohmann::json::parse(R"([{"queue": "linear", "tier": 1}, {"queue": "strict", "tier": 1}])"));
+  EXPECT_EQ(mine["skills"], nlohmann::json::parse(R"({"farsi": 4})"));
+  phone.decline(*offer);
+}
+
 // A CRM's endpoint: accepts connections on 127.0.0.1, keeps each request (head and body) and
 // answers 204.
 class HookReceiver {
