@@ -171,7 +171,7 @@ test('sign out, and a session ended elsewhere: both back to sign-in with a messa
   await closePage(page);
 });
 
-test('administration: a manager makes a user; an admin picks the tenant by its id', async () => {
+test('administration: a manager makes a user and changes an agent\'s queues and skills live; an admin picks the tenant by its id', async () => {
   const page = await browser.page();
   await signIn(page, kManager);
   assert.equal(new URL(page.url()).pathname, '/wallboard');
@@ -190,6 +190,23 @@ test('administration: a manager makes a user; an admin picks the tenant by its i
   await page.fill('#new-password', 'another-secret-1');
   await page.click('#new-submit');
   await page.waitForFunction(() => document.querySelector('.admin .form-error')?.textContent === 'That username is taken.');
+  // Lina (1003) also takes support calls, at tier 2, with a skill: the router has it at once.
+  await page.click('tr[data-agent="1003"] button');
+  await page.check('tr[data-editor="1003"] input[data-queue=support]');
+  await page.fill('tr[data-editor="1003"] input[data-queue=support] + input.tier, tr[data-editor="1003"] label:has(input[data-queue=support]) input.tier', '2');
+  await page.fill('[data-testid=agent-skills]', 'farsi 4');
+  await page.click('tr[data-editor="1003"] button:not(.secondary)');
+  await page.waitForFunction(() => document.querySelector('tr[data-agent="1003"]')?.textContent.includes('support (tier 2)'));
+  const manager = await server.client(kTenant, kManager.username, kManager.password);
+  const agents = (await manager.get(`/api/v1/tenants/${kTenant}/agents`)).body.agents;
+  const lina = agents.find((a) => a.extension === '1003');
+  assert.deepEqual(lina.queues, [{ queue: 'sales', tier: 1 }, { queue: 'support', tier: 2 }]);
+  assert.deepEqual(lina.skills, { farsi: 4 });
+  // A bad skill line is refused on the page, naming what is wrong.
+  await page.click('tr[data-agent="1003"] button');
+  await page.fill('[data-testid=agent-skills]', 'farsi');
+  await page.click('tr[data-editor="1003"] button:not(.secondary)');
+  await page.waitForSelector('tr[data-editor="1003"] .form-error');
   await closePage(page);
 
   const admin = await browser.page();

@@ -229,6 +229,8 @@ export const api = {
       }),
     ),
   agents: (t: string) => call<{ agents: AgentSetup[] } | AgentSetup[]>('GET', `${tenantPath(t)}/agents`).then(listOf<AgentSetup>('agents')),
+  updateAgent: (t: string, agent: string, setup: { skills: Record<string, number>; queues: { queue: string; tier: number }[] }) =>
+    call<AgentSetup>('PUT', `${tenantPath(t)}/agents/${enc(agent)}`, setup),
   today: (t: string, agent: string) => call<Today>('GET', `${tenantPath(t)}/agents/${enc(agent)}/today`),
   contact: (t: string, agent: string) => call<AgentContact>('GET', `${tenantPath(t)}/agents/${enc(agent)}/contact`),
   contactAction: (t: string, agent: string, action: 'hangup' | 'hold' | 'resume') =>

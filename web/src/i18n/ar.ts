@@ -223,6 +223,12 @@ export const ar: Catalogue = {
   'admin.within': 'خلال {s} ث',
   'admin.tier': 'المستوى {n}',
   'admin.reasons': 'أسباب الاستراحة: {list}.',
+  'admin.edit': 'تغيير',
+  'admin.save': 'حفظ',
+  'admin.cancel': 'إلغاء',
+  'admin.skills.hint': 'المهارة والمستوى من ١ إلى ١٠، مفصولة بفواصل: english 5, sales 3',
+  'admin.skills.bad': '«{part}» ليست مهارة ومستوى مثل english 5.',
+  'admin.agentsaved': 'تم تغيير الموظف {agent}: يسري التغيير الآن.',
   'admin.readonly':
-    'الطوابير والأرقام والموظفون ومسارات الاتصال للقراءة فقط هنا حاليًا: تُعدَّل في ملف الإعداد (docs/configuration.md). التعديل من هذه الصفحة يأتي لاحقًا.',
+    'الطوابير والأرقام ومسارات الاتصال للقراءة فقط هنا حاليًا: تُعدَّل في ملف الإعداد (docs/configuration.md). أما طوابير الموظفين ومستوياتهم ومهاراتهم فتتغير هنا فورًا.',
 };

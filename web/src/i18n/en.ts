@@ -223,8 +223,14 @@ export const en = {
   'admin.within': 'within {s} s',
   'admin.tier': 'tier {n}',
   'admin.reasons': 'Break reasons: {list}.',
+  'admin.edit': 'Change',
+  'admin.save': 'Save',
+  'admin.cancel': 'Cancel',
+  'admin.skills.hint': 'Skill and level 1–10, separated by commas: english 5, sales 3',
+  'admin.skills.bad': '“{part}” is not a skill and a level such as english 5.',
+  'admin.agentsaved': 'Agent {agent} changed: it takes effect now.',
   'admin.readonly':
-    'Queues, numbers, agents and flows are read-only here for now: they are edited in the configuration file (see docs/configuration.md). Editing them on this page comes later.',
+    'Queues, numbers and flows are read-only here for now: they are edited in the configuration file (see docs/configuration.md). Agents\' queues, tiers and skills change here at once.',
 };
 
 export type Catalogue = { readonly [K in keyof typeof en]: string };
