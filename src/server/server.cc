@@ -1110,13 +1110,18 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     c.event("held", c.agent);
     media_->unbridge(c.id.value);
     resume_music(c);
-    if (TenantRuntime* rt = runtime_of(c)) {
-      if (auto it = rt->contacts.find(c.agent); it != rt->contacts.end() && it->second.call == c.id) {
-        it->second.state = "held";
-        it->second.since = wall_now();
-      }
-    }
+    contact_state(c, "held");
     contact_event(c, "held", c.agent);
+  }
+
+  // The state of the contact `c` on its agent's screen, if it is that agent's contact.
+  void contact_state(const Call& c, const char* state) {
+    TenantRuntime* rt = runtime_of(c);
+    if (rt == nullptr) return;
+    auto it = rt->contacts.find(c.agent);
+    if (it == rt->contacts.end() || it->second.call != c.id) return;
+    it->second.state = state;
+    it->second.since = wall_now();
   }
 
   void resume_call(Call& c) {
@@ -1125,12 +1130,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     c.event("resumed", c.agent);
     media_->stop_play(c.id.value);
     media_->bridge(c.id.value, c.b_session);
-    if (TenantRuntime* rt = runtime_of(c)) {
-      if (auto it = rt->contacts.find(c.agent); it != rt->contacts.end() && it->second.call == c.id) {
-        it->second.state = "connected";
-        it->second.since = wall_now();
-      }
-    }
+    contact_state(c, "connected");
     contact_event(c, "resumed", c.agent);
   }
 
@@ -1597,9 +1597,8 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
 
   // The conversation of `agent` with `c` is over: the agent's screen asks for the wrap-up.
   void contact_over(const Call& c, const std::string& agent) {
-    if (agent.empty()) return;
     TenantRuntime* rt = runtime_of(c);
-    if (rt == nullptr) return;
+    if (agent.empty() || rt == nullptr) return;
     auto it = rt->contacts.find(agent);
     if (it == rt->contacts.end() || it->second.call != c.id) return;
     it->second.state = "wrap-up";

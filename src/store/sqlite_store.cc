@@ -357,6 +357,17 @@ class SqliteStore final : public Store {
     return Status::ok();
   }
 
+  // A row of "SELECT token_hash, tenant, username, label, created_at FROM api_tokens".
+  static ApiTokenRecord token_row(sqlite3_stmt* s) {
+    ApiTokenRecord t;
+    t.token_hash = column(s, 0);
+    t.tenant = column(s, 1);
+    t.username = column(s, 2);
+    t.label = column(s, 3);
+    if (auto at = parse_time(column(s, 4))) t.created_at = *at;
+    return t;
+  }
+
   Result<std::vector<ApiTokenRecord>> list_api_tokens(const std::string& tenant) override {
     std::lock_guard<std::mutex> lock(accounts_mu_);
     sqlite3* db = accounts_.get();
@@ -368,15 +379,7 @@ class SqliteStore final : public Store {
     bind(s, 1, tenant);
     std::vector<ApiTokenRecord> out;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      ApiTokenRecord t;
-      t.token_hash = column(s, 0);
-      t.tenant = column(s, 1);
-      t.username = column(s, 2);
-      t.label = column(s, 3);
-      if (auto at = parse_time(column(s, 4))) t.created_at = *at;
-      out.push_back(std::move(t));
-    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(token_row(s));
     if (rc != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(db));
     return out;
   }
@@ -436,13 +439,7 @@ class SqliteStore final : public Store {
     const int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) return std::optional<ApiTokenRecord>();
     if (rc != SQLITE_ROW) return Status::error(path_ + ": " + sqlite3_errmsg(db));
-    ApiTokenRecord t;
-    t.token_hash = column(s, 0);
-    t.tenant = column(s, 1);
-    t.username = column(s, 2);
-    t.label = column(s, 3);
-    if (auto at = parse_time(column(s, 4))) t.created_at = *at;
-    return std::optional<ApiTokenRecord>(std::move(t));
+    return std::optional<ApiTokenRecord>(token_row(s));
   }
 
   Result<std::optional<UserRecord>> find_user(const std::string& tenant,
