@@ -178,6 +178,8 @@ struct HttpConfig {
   // writing a response.
   std::chrono::milliseconds read_timeout{10'000};
   int threads = 1;  // I/O threads, each running handlers
+  // Connections open at once (HTTP and WebSocket); one more is answered 503 and closed.
+  size_t max_connections = 10'000;
   // Files served for GET and HEAD of paths outside /api/ that no route has (the web UI): a file
   // under this folder by its path, else index.html (the page's own routes, like /agent). Empty:
   // none.

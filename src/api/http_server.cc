@@ -58,9 +58,29 @@ constexpr std::chrono::milliseconds kLinger{2000};
 
 // What every session shares; immutable.
 struct Shared {
+  Shared(HttpConfig c, std::shared_ptr<const Router> r, std::function<void(Request&)> a)
+      : config(std::move(c)), router(std::move(r)), authenticate(std::move(a)) {}
   HttpConfig config;
   std::shared_ptr<const Router> router;
   std::function<void(Request&)> authenticate;
+  mutable std::atomic<size_t> open{0};  // connections now
+};
+
+// One open connection, counted in Shared::open while it lives (moved from the HTTP session to
+// its WebSocket on an upgrade).
+class Ticket {
+ public:
+  explicit Ticket(std::shared_ptr<const Shared> shared) : shared_(std::move(shared)) {
+    shared_->open.fetch_add(1);
+  }
+  Ticket(Ticket&& other) noexcept = default;
+  Ticket& operator=(Ticket&&) = delete;
+  ~Ticket() {
+    if (shared_) shared_->open.fetch_sub(1);
+  }
+
+ private:
+  std::shared_ptr<const Shared> shared_;
 };
 
 // A window of a file as Beast's file body sees it: opened at `offset`, `length` bytes long (the
@@ -130,8 +150,8 @@ std::string lower(std::string_view s) {
 // outstanding at a time and one write, the queue of unsent messages between them.
 class WsSession final : public WebSocketPeer, public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(tcp::socket socket, std::string remote)
-      : ws_(std::move(socket)), remote_(std::move(remote)) {}
+  WsSession(tcp::socket socket, std::string remote, Ticket ticket)
+      : ws_(std::move(socket)), remote_(std::move(remote)), ticket_(std::move(ticket)) {}
   ~WsSession() override { finish(); }
 
   using Opener = std::function<WebSocketHandlers(std::shared_ptr<WebSocketPeer>, const Request&)>;
@@ -223,6 +243,7 @@ class WsSession final : public WebSocketPeer, public std::enable_shared_from_thi
 
   websocket::stream<beast::tcp_stream> ws_;
   std::string remote_;
+  Ticket ticket_;
   beast::flat_buffer buffer_;
   WebSocketHandlers handlers_;
   std::deque<std::shared_ptr<const std::string>> queue_;  // on the strand
@@ -235,7 +256,7 @@ class WsSession final : public WebSocketPeer, public std::enable_shared_from_thi
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<const Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {
+      : stream_(std::move(socket)), shared_(std::move(shared)), ticket_(shared_) {
     beast::error_code ec;
     const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = peer.address().to_string();
@@ -381,7 +402,8 @@ class Session : public std::enable_shared_from_this<Session> {
       if (upgrade && opener != nullptr && !head) {
         log::info("http", {{"method", "GET"}, {"path", raw_path}, {"status", "101"},
                            {"remote", remote_}});
-        auto ws = std::make_shared<WsSession>(stream_.release_socket(), remote_);
+        auto ws = std::make_shared<WsSession>(stream_.release_socket(), remote_,
+                                              std::move(ticket_));
         ws->run(parser_->release(), *opener, std::move(req));
         return;
       }
@@ -504,6 +526,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   const std::shared_ptr<const Shared> shared_;
+  Ticket ticket_;
   std::string remote_ = "-";
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -578,7 +601,22 @@ class Server final : public HttpServer {
         });
         return;
       }
-      std::make_shared<Session>(std::move(s), shared_)->start();
+      if (shared_->open.load() >= shared_->config.max_connections) {
+        // Full: say so if the socket takes it at once, and close.
+        static constexpr std::string_view kFull =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            "Content-Length: 43\r\nConnection: close\r\n\r\n"
+            "{\"error\":\"too many connections; try again\"}";
+        beast::error_code ignored;
+        s.non_blocking(true, ignored);
+        s.send(asio::buffer(kFull.data(), kFull.size()), 0, ignored);
+        s.shutdown(tcp::socket::shutdown_both, ignored);
+        s.close(ignored);
+        log::warn("http: too many connections, one refused",
+                  {{"open", std::to_string(shared_->open.load())}});
+      } else {
+        std::make_shared<Session>(std::move(s), shared_)->start();
+      }
       accept();
     });
   }
@@ -598,11 +636,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpConfig config,
                                                       std::function<void(Request&)> authenticate) {
   if (!router) return Status::error("http: no router");
   if (config.threads < 1) return Status::error("http: threads must be at least 1");
+  if (config.max_connections < 1) return Status::error("http: max_connections must be at least 1");
   if (config.read_timeout <= std::chrono::milliseconds::zero()) {
     return Status::error("http: read_timeout must be positive");
   }
-  auto server = std::make_unique<Server>(std::make_shared<const Shared>(
-      Shared{std::move(config), std::move(router), std::move(authenticate)}));
+  auto server = std::make_unique<Server>(
+      std::make_shared<const Shared>(std::move(config), std::move(router), std::move(authenticate)));
   if (Status s = server->listen(); !s) return s;
   server->run();
   return std::unique_ptr<HttpServer>(std::move(server));

@@ -725,5 +725,31 @@ TEST_F(HttpServerTest, StaticFilesServeThePage) {
   std::filesystem::remove_all(dir);
 }
 
+// Beyond max_connections a new connection is answered 503 and closed; once one closes, there is
+// room again.
+TEST_F(HttpServerTest, ConnectionsBeyondTheCapAreRefused) {
+  config_.max_connections = 2;
+  config_.read_timeout = 5s;
+  start();
+  auto a = std::make_unique<Client>(server_->port());
+  Client b(server_->port());
+  ASSERT_TRUE(a->send(get("/api/v1/echo")) && a->read().has_value());
+  ASSERT_TRUE(b.send(get("/api/v1/echo")) && b.read().has_value());
+  Client c(server_->port());
+  auto full = c.read();
+  ASSERT_TRUE(full.has_value());
+  EXPECT_EQ(full->status, 503);
+  EXPECT_TRUE(c.closed_by_server());
+  a.reset();  // one leaves: a new client gets in (once the server has noticed)
+  std::optional<Reply> in;
+  const auto deadline = Clock::now() + kPatience;
+  while (Clock::now() < deadline) {
+    Client d(server_->port());
+    if (d.send(get("/api/v1/echo")) && (in = d.read()) && in->status == 200) break;
+  }
+  ASSERT_TRUE(in.has_value());
+  EXPECT_EQ(in->status, 200);
+}
+
 }  // namespace
 }  // namespace tamas::api
