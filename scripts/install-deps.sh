@@ -13,6 +13,10 @@ packages=(
   wrk sqlite3 curl  # bench/http/run.sh: HTTP load, filling the records table, set-up requests
   chromium fonts-noto-core  # the web UI's browser tests (tests/e2e); Noto draws Persian and Arabic
 )
+# The web UI is built with Node.js and npm: the machine's own when it has them, else Debian's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1532,7 +1532,15 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
         v.contacts.push_back(std::move(q));
       }
     }
-    for (const auto& [ext, ac] : rt.contacts) v.contacts.push_back(contact_view(ac, nullptr));
+    for (const auto& [ext, ac] : rt.contacts) {
+      // A wrap-up whose time ran out stays on the agent's desk (the form may still be sent) but
+      // is no longer in progress for the wallboard.
+      if (ac.state == "wrap-up" &&
+          rt.router->agent_snapshot(rt.agents.at(ext), now).state != core::AgentState::kWrapUp) {
+        continue;
+      }
+      v.contacts.push_back(contact_view(ac, nullptr));
+    }
     ev.reply->set_value(std::move(v));
   }
 
