@@ -742,6 +742,85 @@ Response today(const ApiContext& ctx, const Request& req) {
                   {"average_talk_seconds", answered ? to_seconds(talk) / static_cast<double>(answered) : 0.0}});
 }
 
+// ---- flows uploaded through the API ----
+
+Response list_flows(const ApiContext& ctx, const Request& req) {
+  const std::string& tenant = req.params.at("tenant");
+  const auto cfg = ctx.server->configuration();
+  const config::TenantConfig* t = tenant_config(cfg, tenant);
+  if (t == nullptr) return api::json_error(404, "not found");
+  namespace fs = std::filesystem;
+  json out = json::array();
+  for (const auto& [name, flow] : t->flows->flows) {
+    std::error_code ec;
+    const bool uploaded =
+        fs::exists(fs::path(config::flows_dir(ctx.data_dir)) / tenant / (name + ".yaml"), ec);
+    out.push_back({{"name", name}, {"start", flow.start}, {"uploaded", uploaded}});
+  }
+  return json_ok({{"flows", out}});
+}
+
+// The loader's message "<where>:<line>: <field>: <what>" as the API's error: for an error inside
+// the uploaded flow, its line and the field within it.
+Response flow_error(const std::string& message, const std::string& tenant_prefix) {
+  const std::string where = "flow ";
+  size_t colon = message.find(':');
+  if (message.rfind(where, 0) == 0 && colon != std::string::npos) {
+    const size_t line_end = message.find(": ", colon + 1);
+    const size_t path_end = line_end == std::string::npos ? line_end : message.find(": ", line_end + 2);
+    if (path_end != std::string::npos) {
+      std::string field = message.substr(line_end + 2, path_end - line_end - 2);
+      if (field.rfind(tenant_prefix, 0) == 0) field = field.substr(tenant_prefix.size());
+      if (!field.empty() && field[0] == '.') field.erase(0, 1);
+      json body = {{"error", message.substr(path_end + 2)}, {"field", field}};
+      if (field == "YAML syntax error") body = {{"error", field + ": " + message.substr(path_end + 2)}};
+      const std::string line = message.substr(colon + 1, line_end - colon - 1);
+      if (!line.empty() && line.find_first_not_of("0123456789") == std::string::npos) {
+        body["line"] = std::stoi(line);
+      }
+      Response r;
+      r.status = 400;
+      r.body = body.dump();
+      return r;
+    }
+  }
+  // Not inside the flow (a number naming a flow that is gone, ...): the whole message.
+  return api::json_error(400, message);
+}
+
+// PUT: the body is the flow's YAML ({start, nodes}); ?check=true only checks it.
+Response put_flow(const ApiContext& ctx, const Request& req, bool remove) {
+  if (!ctx.change_flow) return api::json_error(503, "flows cannot be changed here");
+  const std::string& tenant = req.params.at("tenant");
+  const std::string& name = req.params.at("flow");
+  if (!config::valid_flow_name(name)) {
+    return api::json_error(400, "a flow name is 1 to 64 of a-z 0-9 _ -", "flow");
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (remove && !fs::exists(fs::path(config::flows_dir(ctx.data_dir)) / tenant / (name + ".yaml"), ec)) {
+    return api::json_error(404, "no uploaded flow '" + name + "' (flows of the file stay there)");
+  }
+  if (!remove && req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return api::json_error(400, "the body is the flow's YAML: {start, nodes}");
+  }
+  const auto check = req.query.find("check");
+  const bool keep = remove || check == req.query.end() || check->second != "true";
+  Status st = ctx.change_flow(tenant, name, remove ? "" : req.body, keep);
+  // Where the tenant's flow sits in the configuration, to name fields from the flow itself.
+  const auto cfg = ctx.server->configuration();
+  std::string prefix;
+  for (size_t i = 0; i < cfg->tenants.size(); ++i) {
+    if (cfg->tenants[i].id == tenant) prefix = "tenants[" + std::to_string(i) + "].flows." + name;
+  }
+  if (!st) return flow_error(st.message(), prefix);
+  if (keep) {
+    ctx.store->save_audit({now(), tenant, req.principal->username, req.remote_address,
+                           remove ? "flow.remove" : "flow.upload", name});
+  }
+  return json_ok({{"flow", name}, {"kept", keep && !remove}, {"removed", remove}, {"valid", true}});
+}
+
 Response metrics(const ApiContext& ctx) {
   const server::ServerStats s = ctx.server->stats();
   Response r;
@@ -861,6 +940,18 @@ std::shared_ptr<const api::Router> build_api_routes(const ApiContext& ctx) {
   add({"GET", "/api/v1/tenants/{tenant}/agents/{agent}/today", api::Scope::kTenant, everyone,
        [ctx](const Request& req) { return today(ctx, req); },
        "The agent's figures since midnight in the tenant's time zone"});
+  add({"GET", "/api/v1/tenants/{tenant}/flows", api::Scope::kTenant,
+       {Role::kAdmin, Role::kManager, Role::kSupervisor, Role::kAnalyst},
+       [ctx](const Request& req) { return list_flows(ctx, req); },
+       "The tenant's flows: name, start node, whether uploaded through the API"});
+  add({"PUT", "/api/v1/tenants/{tenant}/flows/{flow}", api::Scope::kTenant,
+       {Role::kAdmin, Role::kManager},
+       [ctx](const Request& req) { return put_flow(ctx, req, /*remove=*/false); },
+       "Upload a flow's YAML (checked with the whole configuration; ?check=true only checks)"});
+  add({"DELETE", "/api/v1/tenants/{tenant}/flows/{flow}", api::Scope::kTenant,
+       {Role::kAdmin, Role::kManager},
+       [ctx](const Request& req) { return put_flow(ctx, req, /*remove=*/true); },
+       "Remove an uploaded flow (the file's own flow of that name, if any, comes back)"});
   add({"GET", "/metrics", api::Scope::kServer, {Role::kAdmin},
        [ctx](const Request&) { return metrics(ctx); }, "Prometheus metrics of the server"});
   std::weak_ptr<api::Router> weak = router;

@@ -2,7 +2,9 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -91,6 +93,7 @@ int run_serve(const ServerOptions& opt) {
   }
   const config::HttpConfig http = cfg->http;
 #ifdef TAMAS_HAVE_API
+  std::mutex config_mu;  // SIGHUP and uploaded flows change the configuration one at a time
   WebhookTable webhooks;
   webhooks.set(*cfg);
   auto sender = api::WebhookSender::start();
@@ -127,7 +130,43 @@ int run_serve(const ServerOptions& opt) {
       hub.stop();
     }
   } unhook{*server, hub};
-  const ApiContext ctx{server->get(), api_store->get(), &sessions, data_dir, &hub};
+  ApiContext ctx{server->get(), api_store->get(), &sessions, data_dir, &hub, {}};
+  ctx.change_flow = [&opt, &config_mu, &server, &webhooks, data_dir](
+                        const std::string& tenant, const std::string& name,
+                        const std::string& yaml, bool keep) -> Status {
+    std::lock_guard<std::mutex> lock(config_mu);  // one configuration change at a time
+    auto next = load_server_config(opt, /*synthesize=*/true, FlowChange{tenant, name, yaml});
+    if (!next) return next.status();
+    if (!keep) return Status::ok();
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(config::flows_dir(data_dir)) / tenant;
+    const fs::path file = dir / (name + ".yaml");
+    std::error_code ec;
+    std::string before;  // to put back if the server refuses the result
+    if (std::ifstream in(file, std::ios::binary); in) {
+      before.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    auto write = [&](const std::string& text) -> Status {
+      if (text.empty()) {
+        fs::remove(file, ec);
+        return Status::ok();
+      }
+      fs::create_directories(dir, ec);
+      const fs::path tmp = dir / (name + ".yaml.tmp");
+      std::ofstream(tmp, std::ios::binary | std::ios::trunc) << text;
+      fs::rename(tmp, file, ec);  // whole or not at all
+      return ec ? Status::error("cannot keep the flow: " + ec.message()) : Status::ok();
+    };
+    if (Status w = write(yaml); !w) return w;
+    auto fresh = std::make_shared<const config::ServerConfig>(std::move(*next));
+    if (Status s = (*server)->reload(fresh); !s) {
+      (void)write(before);
+      return s;
+    }
+    webhooks.set(*fresh);
+    log::info(yaml.empty() ? "flow removed" : "flow uploaded", {{"tenant", tenant}, {"flow", name}});
+    return Status::ok();
+  };
   api::HttpConfig hc;
   hc.address = http.address;
   hc.port = http.port;
@@ -156,6 +195,9 @@ int run_serve(const ServerOptions& opt) {
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       log::info("reloading the configuration", {{"file", opt.config}});
+#ifdef TAMAS_HAVE_API
+      std::lock_guard<std::mutex> lock(config_mu);
+#endif
       auto next = load_server_config(opt, /*synthesize=*/true);
       if (!next) {
         log::error("reload refused; the running configuration is kept", {{"why", next.message()}});

@@ -64,10 +64,28 @@ Status finish_server_options(ServerOptions& opt) {
   return Status::ok();
 }
 
-Result<config::ServerConfig> load_server_config(const ServerOptions& opt, bool synthesize) {
+Result<config::ServerConfig> load_server_config(const ServerOptions& opt, bool synthesize,
+                                                const std::optional<FlowChange>& flow) {
   config::LoadOptions lo;
   lo.synthesize = synthesize;
   if (!opt.data_dir.empty()) lo.data_dir = opt.data_dir;
+  // The data folder (where uploaded flows are kept) is the option's, else the file's.
+  std::string data_dir = opt.data_dir;
+  if (data_dir.empty()) {
+    auto named = config::read_data_dir(opt.config);
+    if (!named) return named.status();
+    data_dir = *named;
+  }
+  auto kept = config::read_flow_files(config::flows_dir(data_dir));
+  if (!kept) return kept.status();
+  lo.flows = std::move(*kept);
+  if (flow) {
+    if (flow->yaml.empty()) {
+      lo.flows[flow->tenant].erase(flow->name);
+    } else {
+      lo.flows[flow->tenant][flow->name] = {flow->yaml, "flow " + flow->name};
+    }
+  }
   auto cfg = config::load_config(opt.config, lo);
   if (!cfg) return cfg.status();
   if (!opt.sip_listen.empty()) {

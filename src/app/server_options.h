@@ -32,7 +32,13 @@ struct ServerOptions {
 void add_server_options(CLI::App& cmd, ServerOptions& opt, bool for_serving);
 // Checks the option values (formats, ranges); fails naming the option.
 Status finish_server_options(ServerOptions& opt);
-// Loads the configuration file and applies the command-line overrides.
-Result<config::ServerConfig> load_server_config(const ServerOptions& opt, bool synthesize);
+// Loads the configuration file with the flows uploaded through the API (under the data folder,
+// config::flows_dir) and applies the command-line overrides. `flow` (tenant, name, YAML; an empty
+// YAML removes the upload) is checked in place of what is kept, without being kept.
+struct FlowChange {
+  std::string tenant, name, yaml;
+};
+Result<config::ServerConfig> load_server_config(const ServerOptions& opt, bool synthesize,
+                                                const std::optional<FlowChange>& flow = {});
 
 }  // namespace tamas::app

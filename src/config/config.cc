@@ -1728,16 +1728,96 @@ std::string located(std::string_view file, int line, const std::string& message)
 
 }  // namespace
 
+std::string flows_dir(const std::string& data_dir) { return data_dir + "/flows"; }
+
+Result<std::string> read_data_dir(const std::string& path) {
+  try {
+    const YAML::Node root = YAML::LoadFile(path);
+    const YAML::Node d = root.IsMap() ? root["data_dir"] : YAML::Node();
+    if (!d || !d.IsScalar() || d.Scalar().empty()) {
+      return Status::error(path + ": data_dir: required field is missing");
+    }
+    fs::path dir(d.Scalar());
+    std::error_code ec;
+    if (dir.is_relative()) dir = fs::absolute(path, ec).parent_path() / dir;
+    return dir.lexically_normal().string();
+  } catch (const YAML::Exception& e) {
+    return Status::error(located(path, e.mark.is_null() ? 0 : e.mark.line + 1,
+                                 "YAML syntax error: " + e.msg));
+  }
+}
+
+bool valid_flow_name(std::string_view name) {
+  return !name.empty() && name.size() <= 64 &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+         });
+}
+
+Result<std::map<std::string, std::map<std::string, FlowText>>> read_flow_files(
+    const std::string& dir) {
+  std::map<std::string, std::map<std::string, FlowText>> out;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return out;
+  for (const fs::directory_entry& tenant : fs::directory_iterator(dir, ec)) {
+    if (!tenant.is_directory()) continue;
+    for (const fs::directory_entry& file : fs::directory_iterator(tenant.path(), ec)) {
+      const fs::path p = file.path();
+      if (p.extension() != ".yaml" || !valid_flow_name(p.stem().string())) continue;
+      std::ifstream in(p, std::ios::binary);
+      if (!in) return Status::error(p.string() + ": cannot read the flow: " + std::strerror(errno));
+      std::stringstream text;
+      text << in.rdbuf();
+      out[tenant.path().filename().string()][p.stem().string()] = {text.str(), p.string()};
+    }
+  }
+  if (ec) return Status::error(dir + ": " + ec.message());
+  return out;
+}
+
 Result<ServerConfig> load_config_string(std::string_view yaml, std::string_view display_name,
                                         const std::string& base_dir, const LoadOptions& options) {
+  // Where an error inside an uploaded flow is reported: the flow's own name, not the file's.
+  std::vector<std::pair<std::string, std::string>> flow_paths;  // path prefix, display
+  std::string_view where = display_name;
   // The one place where yaml-cpp's exceptions and the parser's ParseError become a Status.
   try {
-    const YAML::Node root = YAML::Load(std::string(yaml));
+    YAML::Node root = YAML::Load(std::string(yaml));
+    for (const auto& [tenant, flows] : options.flows) {
+      YAML::Node tenants = root.IsMap() ? root["tenants"] : YAML::Node();
+      std::optional<size_t> index;
+      for (size_t i = 0; tenants && tenants.IsSequence() && i < tenants.size(); ++i) {
+        const YAML::Node id = tenants[i].IsMap() ? tenants[i]["id"] : YAML::Node();
+        if (id && id.IsScalar() && id.Scalar() == tenant) index = i;
+      }
+      if (!index) {
+        return Status::error(std::string(display_name) + ": flows are kept for tenant '" +
+                             tenant + "', which the configuration does not have");
+      }
+      YAML::Node t = tenants[*index];
+      for (const auto& [name, text] : flows) {
+        where = text.display;
+        YAML::Node flow = YAML::Load(text.yaml);
+        where = display_name;
+        if (!t["flows"]) t["flows"] = YAML::Node(YAML::NodeType::Map);
+        t["flows"][name] = flow;
+        flow_paths.emplace_back("tenants[" + std::to_string(*index) + "].flows." + name,
+                                text.display);
+      }
+    }
     Parser parser{std::string(display_name), base_dir, options};
     return parser.parse(root);
   } catch (const ParseError& e) {
-    return Status::error(located(display_name, e.line, e.path + ": " + e.message));
+    std::string_view file = display_name;
+    for (const auto& [prefix, display] : flow_paths) {
+      if (e.path == prefix || e.path.rfind(prefix + ".", 0) == 0) file = display;
+    }
+    return Status::error(located(file, e.line, e.path + ": " + e.message));
   } catch (const YAML::Exception& e) {
+    if (where != display_name) {
+      return Status::error(located(where, e.mark.is_null() ? 0 : e.mark.line + 1,
+                                   "YAML syntax error: " + e.msg));
+    }
     return Status::error(located(display_name, e.mark.is_null() ? 0 : e.mark.line + 1,
                                  "YAML syntax error: " + e.msg));
   } catch (const std::exception& e) {

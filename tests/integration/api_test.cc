@@ -103,6 +103,7 @@ TEST_F(ApiTest, EveryRouteWithEveryRoleAndTheOtherTenant) {
       {"/metrics", false, {"admin"}},
       {"/api/v1/tenants/acme/live", true, all},
       {"/api/v1/tenants/acme/tokens", true, {"admin", "manager"}},
+      {"/api/v1/tenants/acme/flows", true, {"admin", "manager", "supervisor", "analyst"}},
       {"/api/v1/tenants/acme/interactions", true, {"admin", "manager", "supervisor", "analyst"}},
       {"/api/v1/tenants/acme/users", true, {"admin", "manager"}},
       {"/api/v1/tenants/acme/queues", true, all},
@@ -714,6 +715,61 @@ TEST_F(ApiTest, SupervisorsChangeAnAgentsQueuesLive) {
   EXPECT_EQ(mine["queues"], nlohmann::json::parse(R"([{"queue": "linear", "tier": 1}, {"queue": "strict", "tier": 1}])"));
   EXPECT_EQ(mine["skills"], nlohmann::json::parse(R"({"farsi": 4})"));
   phone.decline(*offer);
+}
+
+// A manager uploads a flow: checked with the whole configuration (errors name the line and the
+// field of the upload), kept under the data folder and in use for the next call at once; removing
+// it brings back the file's own flow of that name.
+TEST_F(ApiTest, FlowsAreUploadedCheckedAndApplied) {
+  add_user("acme", "boss", "manager");
+  add_user("acme", "sara", "supervisor");
+  const std::string boss = token("acme", "boss");
+  auto put = [&](const std::string& target, const std::string& body, const std::string& who) {
+    return http_request(server_.http_port(), "PUT", target, body, {{"Authorization", "Bearer " + who}});
+  };
+  const std::string flow = "/api/v1/tenants/acme/flows/linear";
+  // Line 3 names a node that does not exist.
+  HttpResponse bad = put(flow, "start: hello\nnodes:\n  hello: {play: hello, next: nowhere}\n", boss);
+  ASSERT_EQ(bad.status, 400) << bad.body;
+  auto why = nlohmann::json::parse(bad.body);
+  EXPECT_EQ(why["line"], 3) << bad.body;
+  EXPECT_EQ(why["field"], "nodes.hello.next") << bad.body;
+  HttpResponse syntax = put(flow, "start: hello\nnodes: [\n", boss);
+  ASSERT_EQ(syntax.status, 400);
+  EXPECT_NE(nlohmann::json::parse(syntax.body)["error"].get<std::string>().find("YAML syntax"),
+            std::string::npos)
+      << syntax.body;
+  EXPECT_EQ(put(flow, "start: x\n", token("acme", "sara")).status, 403) << "supervisors do not";
+  EXPECT_EQ(put("/api/v1/tenants/acme/flows/Bad.Name", "start: x\n", boss).status, 400);
+
+  const std::string to_strict = "start: hello\nnodes:\n  hello: {play: hello, next: wait}\n"
+                                "  wait: {queue: strict}\n";
+  HttpResponse checked = put(flow + "?check=true", to_strict, boss);
+  ASSERT_EQ(checked.status, 200) << checked.body;
+  EXPECT_EQ(nlohmann::json::parse(checked.body)["kept"], false);
+  HttpResponse kept = put(flow, to_strict, boss);
+  ASSERT_EQ(kept.status, 200) << kept.body << server_.log();
+  EXPECT_TRUE(std::filesystem::exists(server_.data_dir() / "flows" / "acme" / "linear.yaml"));
+  auto flows = nlohmann::json::parse(get("/api/v1/tenants/acme/flows", boss).body);
+  bool uploaded = false;
+  for (const auto& f : flows["flows"]) uploaded = uploaded || (f["name"] == "linear" && f["uploaded"] == true);
+  EXPECT_TRUE(uploaded) << flows.dump(2);
+
+  test::Caller first;  // 100 runs the uploaded flow: into the strict queue
+  ASSERT_EQ(first.call(server_.port(), "100", "flow-upload-1"), 200);
+  ASSERT_NE(server_.wait_log({"queued", "queue=strict"}), "") << server_.log();
+  EXPECT_EQ(first.hang_up(server_.port(), "100"), 200);
+
+  HttpResponse removed = http_request(server_.http_port(), "DELETE", flow, "",
+                                      {{"Authorization", "Bearer " + boss}});
+  ASSERT_EQ(removed.status, 200) << removed.body;
+  EXPECT_EQ(http_request(server_.http_port(), "DELETE", flow, "", {{"Authorization", "Bearer " + boss}})
+                .status,
+            404);
+  test::Caller second;  // the file's own flow again: the linear queue
+  ASSERT_EQ(second.call(server_.port(), "100", "flow-upload-2"), 200);
+  ASSERT_NE(server_.wait_log({"queued", "queue=linear"}), "") << server_.log();
+  EXPECT_EQ(second.hang_up(server_.port(), "100"), 200);
 }
 
 // A CRM's endpoint: accepts connections on 127.0.0.1, keeps each request (head and body) and
