@@ -940,6 +940,19 @@ std::shared_ptr<const api::Router> build_api_routes(const ApiContext& ctx) {
   add({"GET", "/api/v1/tenants/{tenant}/agents/{agent}/today", api::Scope::kTenant, everyone,
        [ctx](const Request& req) { return today(ctx, req); },
        "The agent's figures since midnight in the tenant's time zone"});
+  add({"GET", "/api/v1/tenants", api::Scope::kServer, {Role::kAdmin},
+       [ctx](const Request&) {
+         json out = json::array();
+         for (const config::TenantConfig& t : ctx.server->configuration()->tenants) {
+           out.push_back({{"id", t.id},
+                          {"language", std::string(core::to_string(t.language))},
+                          {"time_zone", t.time_zone},
+                          {"queues", t.queues.size()},
+                          {"agents", t.agents.size()}});
+         }
+         return json_ok({{"tenants", out}});
+       },
+       "The server's tenants (admins)"});
   add({"GET", "/api/v1/tenants/{tenant}/flows", api::Scope::kTenant,
        {Role::kAdmin, Role::kManager, Role::kSupervisor, Role::kAnalyst},
        [ctx](const Request& req) { return list_flows(ctx, req); },

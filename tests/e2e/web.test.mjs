@@ -207,6 +207,16 @@ test('administration: a manager makes a user and changes an agent\'s queues and 
   await page.fill('[data-testid=agent-skills]', 'farsi');
   await page.click('tr[data-editor="1003"] button:not(.secondary)');
   await page.waitForSelector('tr[data-editor="1003"] .form-error');
+  // A flow: an error names the line of the upload; a good one is kept and listed as uploaded.
+  await page.fill('#flow-name', 'night');
+  await page.fill('#flow-yaml', 'start: bye\nnodes:\n  bye: {hangup: , next: nowhere}\n');
+  await page.click('#flow-check');
+  await page.waitForFunction(() => document.querySelector('[data-testid=flow-message]')?.textContent.startsWith('Line 3'));
+  await page.fill('#flow-yaml', 'start: bye\nnodes:\n  bye: {hangup: }\n');
+  await page.click('#flow-save');
+  await page.waitForSelector('tr[data-flow=night] button');
+  const flows = (await manager.get(`/api/v1/tenants/${kTenant}/flows`)).body.flows;
+  assert.ok(flows.some((f) => f.name === 'night' && f.uploaded), JSON.stringify(flows));
   await closePage(page);
 
   const admin = await browser.page();

@@ -101,6 +101,7 @@ TEST_F(ApiTest, EveryRouteWithEveryRoleAndTheOtherTenant) {
       {"/api/v1/openapi.json", false, {}},
       {"/api/v1/me", false, all},
       {"/metrics", false, {"admin"}},
+      {"/api/v1/tenants", false, {"admin"}},
       {"/api/v1/tenants/acme/live", true, all},
       {"/api/v1/tenants/acme/tokens", true, {"admin", "manager"}},
       {"/api/v1/tenants/acme/flows", true, {"admin", "manager", "supervisor", "analyst"}},

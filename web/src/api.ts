@@ -9,9 +9,16 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly field?: string,
+    /** For an uploaded flow: the line of the uploaded text at fault. */
+    readonly line?: number,
   ) {
     super(message);
   }
+}
+
+/** A request body sent as it is (a flow's YAML), not as JSON. */
+export class RawText {
+  constructor(readonly text: string) {}
 }
 
 let unauthorized: () => void = () => {};
@@ -24,7 +31,7 @@ type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 async function call<T>(method: Method, path: string, body?: unknown, signIn = false): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined) headers['Content-Type'] = body instanceof RawText ? 'application/yaml' : 'application/json';
   if (method !== 'GET') {
     const s = loadSession();
     if (s) headers['X-CSRF-Token'] = s.csrf;
@@ -35,7 +42,7 @@ async function call<T>(method: Method, path: string, body?: unknown, signIn = fa
       method,
       headers,
       credentials: 'same-origin',
-      body: body === undefined ? null : JSON.stringify(body),
+      body: body === undefined ? null : body instanceof RawText ? body.text : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, 'network');
@@ -50,11 +57,12 @@ async function call<T>(method: Method, path: string, body?: unknown, signIn = fa
     }
   }
   if (!res.ok) {
-    const err = (data ?? {}) as { error?: unknown; field?: unknown };
+    const err = (data ?? {}) as { error?: unknown; field?: unknown; line?: unknown };
     const e = new ApiError(
       res.status,
       typeof err.error === 'string' ? err.error : res.statusText,
       typeof err.field === 'string' ? err.field : undefined,
+      typeof err.line === 'number' ? err.line : undefined,
     );
     if (res.status === 401 && !signIn) unauthorized();
     throw e;
@@ -170,6 +178,11 @@ export interface AgentSetup {
   /** The queues the agent serves, with the tier (or plain ids). */
   queues?: ({ queue: string; tier?: number } | string)[];
 }
+export interface FlowInfo {
+  name: string;
+  start: string;
+  uploaded: boolean;
+}
 export interface TenantQueues {
   queues: QueueSetup[];
   /** The reasons an agent may give for a break (the tenant's configuration). */
@@ -229,6 +242,10 @@ export const api = {
       }),
     ),
   agents: (t: string) => call<{ agents: AgentSetup[] } | AgentSetup[]>('GET', `${tenantPath(t)}/agents`).then(listOf<AgentSetup>('agents')),
+  flows: (t: string) => call<{ flows: FlowInfo[] }>('GET', `${tenantPath(t)}/flows`).then((v) => v.flows),
+  putFlow: (t: string, name: string, yaml: string, check: boolean) =>
+    call<unknown>('PUT', `${tenantPath(t)}/flows/${enc(name)}${check ? '?check=true' : ''}`, new RawText(yaml)),
+  deleteFlow: (t: string, name: string) => call<unknown>('DELETE', `${tenantPath(t)}/flows/${enc(name)}`),
   updateAgent: (t: string, agent: string, setup: { skills: Record<string, number>; queues: { queue: string; tier: number }[] }) =>
     call<AgentSetup>('PUT', `${tenantPath(t)}/agents/${enc(agent)}`, setup),
   today: (t: string, agent: string) => call<Today>('GET', `${tenantPath(t)}/agents/${enc(agent)}/today`),

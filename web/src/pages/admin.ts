@@ -3,7 +3,7 @@
 // than offering buttons that do nothing) and its agents, whose queues, tiers and skills change
 // here live. Managers see their own tenant; admins type the tenant's id.
 
-import { type AgentSetup, api, ApiError, type TenantQueues, type User } from '../api';
+import { type AgentSetup, api, ApiError, type FlowInfo, type TenantQueues, type User } from '../api';
 import { fmtDateTime } from '../dates';
 import { field, h, replace } from '../dom';
 import { type Key, list, num, t, tDynamic } from '../i18n';
@@ -19,6 +19,8 @@ export class AdminPage implements Page {
   private users: Load<User[]> = { state: 'loading' };
   private queues: Load<TenantQueues> = { state: 'loading' };
   private agents: Load<AgentSetup[]> = { state: 'loading' };
+  private flows: Load<FlowInfo[]> = { state: 'loading' };
+  private flowDraft = { name: '', yaml: '', message: '', error: false };
   private draft = { username: '', name: '', role: 'agent' as Role, password: '' };
   private formError = '';
   private editing: { extension: string; queues: Map<string, number>; skills: string; error: string } | null = null;
@@ -27,6 +29,7 @@ export class AdminPage implements Page {
     form: h('div'),
     queues: h('div', { class: 'table-wrap' }),
     agents: h('div', { class: 'table-wrap' }),
+    flows: h('div'),
   };
 
   constructor(private readonly ctx: PageContext) {
@@ -35,6 +38,11 @@ export class AdminPage implements Page {
     void this.loadUsers();
     void this.load(() => api.queues(this.tenant), (v) => (this.queues = v), () => this.renderQueues());
     void this.load(() => api.agents(this.tenant), (v) => (this.agents = v), () => this.renderAgents());
+    void this.loadFlows();
+  }
+
+  private loadFlows(): Promise<void> {
+    return this.load(() => api.flows(this.tenant), (v) => (this.flows = v), () => this.renderFlows());
   }
 
   destroy(): void {}
@@ -60,6 +68,7 @@ export class AdminPage implements Page {
     this.renderForm();
     this.renderQueues();
     this.renderAgents();
+    this.renderFlows();
     return h(
       'div',
       { class: 'admin' },
@@ -78,6 +87,7 @@ export class AdminPage implements Page {
         h('section', { class: 'card', attrs: { 'aria-labelledby': 'ad-queues' } }, h('h2', { id: 'ad-queues' }, t('admin.queues')), this.boxes.queues),
         h('section', { class: 'card', attrs: { 'aria-labelledby': 'ad-agents' } }, h('h2', { id: 'ad-agents' }, t('admin.agents')), this.boxes.agents),
       ),
+      h('section', { class: 'card', attrs: { 'aria-labelledby': 'ad-flows' } }, h('h2', { id: 'ad-flows' }, t('admin.flows')), this.boxes.flows),
     );
   }
 
@@ -224,6 +234,72 @@ export class AdminPage implements Page {
         }),
       ),
     );
+  }
+
+  /** The tenant's flows, and a form to check, upload or remove one (YAML, as in the file). */
+  private renderFlows(): void {
+    const l = this.flows;
+    const d = this.flowDraft;
+    const list = l.state === 'ok'
+      ? this.table(
+          [t('admin.flow'), t('admin.flow.start'), ''],
+          l.value.map((f) =>
+            h(
+              'tr',
+              { attrs: { 'data-flow': f.name } },
+              h('th', { scope: 'row' }, f.name),
+              h('td', null, f.start),
+              h('td', null, f.uploaded
+                ? h('button', { type: 'button', class: 'secondary', onclick: () => void this.removeFlow(f.name) }, t('admin.flow.remove'))
+                : h('span', { class: 'muted' }, t('admin.flow.infile'))),
+            ),
+          ),
+        )
+      : h('p', { class: 'muted' }, l.state === 'error' ? l.message : t('common.loading'));
+    const name = h('input', { type: 'text', id: 'flow-name', value: d.name, attrs: { pattern: '[a-z0-9_-]{1,64}' } });
+    name.addEventListener('input', () => (d.name = name.value));
+    const yaml = h('textarea', { id: 'flow-yaml', rows: 10, value: d.yaml, class: 'code', attrs: { dir: 'ltr', spellcheck: 'false' } });
+    yaml.addEventListener('input', () => (d.yaml = yaml.value));
+    replace(
+      this.boxes.flows,
+      list,
+      h('h3', null, t('admin.flow.upload')),
+      field(t('admin.flow'), name),
+      field(t('admin.flow.yaml'), yaml, t('admin.flow.hint')),
+      d.message ? h('p', { class: d.error ? 'form-error' : 'notice', attrs: { role: d.error ? 'alert' : 'status', 'data-testid': 'flow-message' } }, d.message) : null,
+      h('button', { type: 'button', class: 'secondary', id: 'flow-check', onclick: () => void this.sendFlow(true) }, t('admin.flow.check')),
+      ' ',
+      h('button', { type: 'button', id: 'flow-save', onclick: () => void this.sendFlow(false) }, t('admin.flow.save')),
+    );
+  }
+
+  private async sendFlow(check: boolean): Promise<void> {
+    const d = this.flowDraft;
+    try {
+      await api.putFlow(this.tenant, d.name.trim(), d.yaml, check);
+      d.message = t(check ? 'admin.flow.valid' : 'admin.flow.saved', { flow: d.name.trim() });
+      d.error = false;
+      if (!check) await this.loadFlows();
+    } catch (e) {
+      d.error = true;
+      d.message = e instanceof ApiError && e.line !== undefined
+        ? t('admin.flow.error', { line: num(e.line), field: e.field ?? '', error: e.message })
+        : errorText(e);
+    }
+    this.renderFlows();
+  }
+
+  private async removeFlow(name: string): Promise<void> {
+    try {
+      await api.deleteFlow(this.tenant, name);
+      this.flowDraft.message = t('admin.flow.removed', { flow: name });
+      this.flowDraft.error = false;
+      await this.loadFlows();
+    } catch (e) {
+      this.flowDraft.message = errorText(e);
+      this.flowDraft.error = true;
+    }
+    this.renderFlows();
   }
 
   private edit(a: AgentSetup, queues: { queue: string; tier: number }[]): void {
