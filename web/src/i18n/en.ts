@@ -244,7 +244,7 @@ export const en = {
   'admin.flow.removed': 'The upload of {flow} is removed.',
   'admin.flow.error': 'Line {line}, {field}: {error}',
   'admin.readonly':
-    'Queues, numbers and flows are read-only here for now: they are edited in the configuration file (see docs/configuration.md). Agents\' queues, tiers and skills change here at once.',
+    'Queues and numbers are edited in the configuration file for now (see docs/configuration.md). Agents\' queues, tiers and skills change here at once, and flows can be uploaded below.',
 };
 
 export type Catalogue = { readonly [K in keyof typeof en]: string };
