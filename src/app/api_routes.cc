@@ -96,6 +96,8 @@ json principal_json(const api::Principal& p) {
   return {{"tenant", p.tenant}, {"username", p.username}, {"role", std::string(to_string(p.role))}};
 }
 
+json contact_json(const server::ContactView& c, bool desk);
+
 Response live(const ApiContext& ctx, const Request& req) {
   auto v = ctx.server->snapshot(req.params.at("tenant"), std::chrono::seconds(2));
   if (!v) return api::json_error(503, "the live view is not available now");
@@ -111,14 +113,7 @@ Response live(const ApiContext& ctx, const Request& req) {
   json contacts = json::array();
   for (const server::ContactView& c : v->contacts) {
     if (agent && c.agent != who.username) continue;
-    contacts.push_back({{"id", c.id},
-                        {"caller", c.caller},
-                        {"called", c.called},
-                        {"queue", c.queue},
-                        {"agent", c.agent},
-                        {"ivr_path", c.ivr_path},
-                        {"state", c.state},
-                        {"since", store::format_time(c.since)}});
+    contacts.push_back(contact_json(c, /*desk=*/false));
   }
   return json_ok({{"tenant", v->tenant},
                   {"calls", v->calls},
@@ -537,17 +532,17 @@ std::optional<Response> not_own(const Request& req) {
   return std::nullopt;
 }
 
-json contact_json(const server::ContactView& c) {
-  return {{"id", c.id},
-          {"caller", c.caller},
-          {"called", c.called},
-          {"queue", c.queue},
-          {"agent", c.agent},
-          {"ivr_path", c.ivr_path},
-          {"state", c.state},
-          {"since", store::format_time(c.since)},
-          {"dispositions", c.dispositions},
-          {"script", c.script}};
+// A contact as the live view lists it; the agent's own view adds the queue's codes and script.
+json contact_json(const server::ContactView& c, bool desk) {
+  json j = {{"id", c.id},       {"caller", c.caller},
+            {"called", c.called}, {"queue", c.queue},
+            {"agent", c.agent},   {"ivr_path", c.ivr_path},
+            {"state", c.state},   {"since", store::format_time(c.since)}};
+  if (desk) {
+    j["dispositions"] = c.dispositions;
+    j["script"] = c.script;
+  }
+  return j;
 }
 
 Response contact(const ApiContext& ctx, const Request& req, server::ContactAction action) {
@@ -587,7 +582,7 @@ Response contact(const ApiContext& ctx, const Request& req, server::ContactActio
     ctx.store->save_audit({now(), tenant, req.principal->username, req.remote_address,
                            std::string("contact.") + kNames[static_cast<int>(action)], detail});
   }
-  return json_ok(contact_json(a.contact));
+  return json_ok(contact_json(a.contact, /*desk=*/true));
 }
 
 // ---- the tenant's set-up ----
