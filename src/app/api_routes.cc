@@ -737,28 +737,42 @@ Response today(const ApiContext& ctx, const Request& req) {
                   {"average_talk_seconds", answered ? to_seconds(talk) / static_cast<double>(answered) : 0.0}});
 }
 
-// ---- flows uploaded through the API ----
+// ---- flows and business-hours calendars uploaded through the API ----
 
-Response list_flows(const ApiContext& ctx, const Request& req) {
+// Where an upload of `kind` ("flows", "calendars") named `name` is kept.
+std::filesystem::path kept_file(const ApiContext& ctx, const std::string& kind,
+                                const std::string& tenant, const std::string& name) {
+  const std::string dir =
+      kind == "calendars" ? config::calendars_dir(ctx.data_dir) : config::flows_dir(ctx.data_dir);
+  return std::filesystem::path(dir) / tenant / (name + ".yaml");
+}
+
+Response list_flows(const ApiContext& ctx, const Request& req, const std::string& kind) {
   const std::string& tenant = req.params.at("tenant");
   const auto cfg = ctx.server->configuration();
   const config::TenantConfig* t = tenant_config(cfg, tenant);
   if (t == nullptr) return api::json_error(404, "not found");
-  namespace fs = std::filesystem;
-  json out = json::array();
-  for (const auto& [name, flow] : t->flows->flows) {
+  auto uploaded = [&](const std::string& name) {
     std::error_code ec;
-    const bool uploaded =
-        fs::exists(fs::path(config::flows_dir(ctx.data_dir)) / tenant / (name + ".yaml"), ec);
-    out.push_back({{"name", name}, {"start", flow.start}, {"uploaded", uploaded}});
+    return std::filesystem::exists(kept_file(ctx, kind, tenant, name), ec);
+  };
+  json out = json::array();
+  if (kind == "calendars") {
+    for (const auto& [name, cal] : t->flows->calendars) {
+      out.push_back({{"name", name}, {"zone", cal.zone}, {"uploaded", uploaded(name)}});
+    }
+  } else {
+    for (const auto& [name, flow] : t->flows->flows) {
+      out.push_back({{"name", name}, {"start", flow.start}, {"uploaded", uploaded(name)}});
+    }
   }
-  return json_ok({{"flows", out}});
+  return json_ok({{kind, out}});
 }
 
 // The loader's message "<where>:<line>: <field>: <what>" as the API's error: for an error inside
 // the uploaded flow, its line and the field within it.
-Response flow_error(const std::string& message, const std::string& tenant_prefix) {
-  const std::string where = "flow ";
+Response flow_error(const std::string& message, const std::string& tenant_prefix,
+                    const std::string& where) {
   size_t colon = message.find(':');
   if (message.rfind(where, 0) == 0 && colon != std::string::npos) {
     const size_t line_end = message.find(": ", colon + 1);
@@ -783,37 +797,39 @@ Response flow_error(const std::string& message, const std::string& tenant_prefix
   return api::json_error(400, message);
 }
 
-// PUT: the body is the flow's YAML ({start, nodes}); ?check=true only checks it.
-Response put_flow(const ApiContext& ctx, const Request& req, bool remove) {
-  if (!ctx.change_flow) return api::json_error(503, "flows cannot be changed here");
+// PUT: the body is the flow's YAML ({start, nodes}) or the calendar's; ?check=true only checks it.
+Response put_flow(const ApiContext& ctx, const Request& req, const std::string& kind, bool remove) {
+  const std::string what = kind == "calendars" ? "calendar" : "flow";
+  if (!ctx.change_flow) return api::json_error(503, kind + " cannot be changed here");
   const std::string& tenant = req.params.at("tenant");
-  const std::string& name = req.params.at("flow");
+  const std::string& name = req.params.at("name");
   if (!config::valid_flow_name(name)) {
-    return api::json_error(400, "a flow name is 1 to 64 of a-z 0-9 _ -", "flow");
+    return api::json_error(400, "a " + what + " name is 1 to 64 of a-z 0-9 _ -", "name");
   }
-  namespace fs = std::filesystem;
   std::error_code ec;
-  if (remove && !fs::exists(fs::path(config::flows_dir(ctx.data_dir)) / tenant / (name + ".yaml"), ec)) {
-    return api::json_error(404, "no uploaded flow '" + name + "' (flows of the file stay there)");
+  if (remove && !std::filesystem::exists(kept_file(ctx, kind, tenant, name), ec)) {
+    return api::json_error(404, "no uploaded " + what + " '" + name + "' (the file's stay there)");
   }
   if (!remove && req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
-    return api::json_error(400, "the body is the flow's YAML: {start, nodes}");
+    return api::json_error(400, "the body is the " + what + "'s YAML, as in the configuration");
   }
   const auto check = req.query.find("check");
   const bool keep = remove || check == req.query.end() || check->second != "true";
-  Status st = ctx.change_flow(tenant, name, remove ? "" : req.body, keep);
-  // Where the tenant's flow sits in the configuration, to name fields from the flow itself.
+  Status st = ctx.change_flow(kind, tenant, name, remove ? "" : req.body, keep);
+  // Where the tenant's flow sits in the configuration, to name fields from the upload itself.
   const auto cfg = ctx.server->configuration();
   std::string prefix;
   for (size_t i = 0; i < cfg->tenants.size(); ++i) {
-    if (cfg->tenants[i].id == tenant) prefix = "tenants[" + std::to_string(i) + "].flows." + name;
+    if (cfg->tenants[i].id == tenant) {
+      prefix = "tenants[" + std::to_string(i) + "]." + kind + "." + name;
+    }
   }
-  if (!st) return flow_error(st.message(), prefix);
+  if (!st) return flow_error(st.message(), prefix, what + " ");
   if (keep) {
     ctx.store->save_audit({now(), tenant, req.principal->username, req.remote_address,
-                           remove ? "flow.remove" : "flow.upload", name});
+                           what + (remove ? ".remove" : ".upload"), name});
   }
-  return json_ok({{"flow", name}, {"kept", keep && !remove}, {"removed", remove}, {"valid", true}});
+  return json_ok({{what, name}, {"kept", keep && !remove}, {"removed", remove}, {"valid", true}});
 }
 
 Response metrics(const ApiContext& ctx) {
@@ -948,18 +964,22 @@ std::shared_ptr<const api::Router> build_api_routes(const ApiContext& ctx) {
          return json_ok({{"tenants", out}});
        },
        "The server's tenants (admins)"});
-  add({"GET", "/api/v1/tenants/{tenant}/flows", api::Scope::kTenant,
-       {Role::kAdmin, Role::kManager, Role::kSupervisor, Role::kAnalyst},
-       [ctx](const Request& req) { return list_flows(ctx, req); },
-       "The tenant's flows: name, start node, whether uploaded through the API"});
-  add({"PUT", "/api/v1/tenants/{tenant}/flows/{flow}", api::Scope::kTenant,
-       {Role::kAdmin, Role::kManager},
-       [ctx](const Request& req) { return put_flow(ctx, req, /*remove=*/false); },
-       "Upload a flow's YAML (checked with the whole configuration; ?check=true only checks)"});
-  add({"DELETE", "/api/v1/tenants/{tenant}/flows/{flow}", api::Scope::kTenant,
-       {Role::kAdmin, Role::kManager},
-       [ctx](const Request& req) { return put_flow(ctx, req, /*remove=*/true); },
-       "Remove an uploaded flow (the file's own flow of that name, if any, comes back)"});
+  for (const std::string kind : {"flows", "calendars"}) {
+    const std::string what = kind == "flows" ? "flow" : "business-hours calendar";
+    add({"GET", "/api/v1/tenants/{tenant}/" + kind, api::Scope::kTenant,
+         {Role::kAdmin, Role::kManager, Role::kSupervisor, Role::kAnalyst},
+         [ctx, kind](const Request& req) { return list_flows(ctx, req, kind); },
+         "The tenant's " + kind + " and whether each was uploaded through the API"});
+    add({"PUT", "/api/v1/tenants/{tenant}/" + kind + "/{name}", api::Scope::kTenant,
+         {Role::kAdmin, Role::kManager},
+         [ctx, kind](const Request& req) { return put_flow(ctx, req, kind, /*remove=*/false); },
+         "Upload a " + what + " as YAML (checked with the whole configuration; ?check=true only "
+         "checks)"});
+    add({"DELETE", "/api/v1/tenants/{tenant}/" + kind + "/{name}", api::Scope::kTenant,
+         {Role::kAdmin, Role::kManager},
+         [ctx, kind](const Request& req) { return put_flow(ctx, req, kind, /*remove=*/true); },
+         "Remove an uploaded " + what + " (the file's own of that name, if any, comes back)"});
+  }
   add({"GET", "/metrics", api::Scope::kServer, {Role::kAdmin},
        [ctx](const Request&) { return metrics(ctx); }, "Prometheus metrics of the server"});
   std::weak_ptr<api::Router> weak = router;

@@ -132,14 +132,16 @@ int run_serve(const ServerOptions& opt) {
   } unhook{*server, hub};
   ApiContext ctx{server->get(), api_store->get(), &sessions, data_dir, &hub, {}};
   ctx.change_flow = [&opt, &config_mu, &server, &webhooks, data_dir](
-                        const std::string& tenant, const std::string& name,
-                        const std::string& yaml, bool keep) -> Status {
+                        const std::string& kind, const std::string& tenant,
+                        const std::string& name, const std::string& yaml, bool keep) -> Status {
     std::lock_guard<std::mutex> lock(config_mu);  // one configuration change at a time
-    auto next = load_server_config(opt, /*synthesize=*/true, FlowChange{tenant, name, yaml});
+    auto next = load_server_config(opt, /*synthesize=*/true, FlowChange{kind, tenant, name, yaml});
     if (!next) return next.status();
     if (!keep) return Status::ok();
     namespace fs = std::filesystem;
-    const fs::path dir = fs::path(config::flows_dir(data_dir)) / tenant;
+    const fs::path dir = fs::path(kind == "calendars" ? config::calendars_dir(data_dir)
+                                                      : config::flows_dir(data_dir)) /
+                         tenant;
     const fs::path file = dir / (name + ".yaml");
     std::error_code ec;
     std::string before;  // to put back if the server refuses the result
@@ -164,7 +166,8 @@ int run_serve(const ServerOptions& opt) {
       return s;
     }
     webhooks.set(*fresh);
-    log::info(yaml.empty() ? "flow removed" : "flow uploaded", {{"tenant", tenant}, {"flow", name}});
+    log::info(yaml.empty() ? "upload removed" : "uploaded",
+              {{"tenant", tenant}, {"kind", kind}, {"name", name}});
     return Status::ok();
   };
   api::HttpConfig hc;

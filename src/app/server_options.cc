@@ -65,7 +65,7 @@ Status finish_server_options(ServerOptions& opt) {
 }
 
 Result<config::ServerConfig> load_server_config(const ServerOptions& opt, bool synthesize,
-                                                const std::optional<FlowChange>& flow) {
+                                                const std::optional<FlowChange>& change) {
   config::LoadOptions lo;
   lo.synthesize = synthesize;
   if (!opt.data_dir.empty()) lo.data_dir = opt.data_dir;
@@ -76,14 +76,19 @@ Result<config::ServerConfig> load_server_config(const ServerOptions& opt, bool s
     if (!named) return named.status();
     data_dir = *named;
   }
-  auto kept = config::read_flow_files(config::flows_dir(data_dir));
-  if (!kept) return kept.status();
-  lo.flows = std::move(*kept);
-  if (flow) {
-    if (flow->yaml.empty()) {
-      lo.flows[flow->tenant].erase(flow->name);
+  auto flows = config::read_flow_files(config::flows_dir(data_dir));
+  if (!flows) return flows.status();
+  lo.flows = std::move(*flows);
+  auto calendars = config::read_flow_files(config::calendars_dir(data_dir));
+  if (!calendars) return calendars.status();
+  lo.calendars = std::move(*calendars);
+  if (change) {
+    auto& kept = change->kind == "calendars" ? lo.calendars : lo.flows;
+    if (change->yaml.empty()) {
+      kept[change->tenant].erase(change->name);
     } else {
-      lo.flows[flow->tenant][flow->name] = {flow->yaml, "flow " + flow->name};
+      const std::string what = change->kind == "calendars" ? "calendar " : "flow ";
+      kept[change->tenant][change->name] = {change->yaml, what + change->name};
     }
   }
   auto cfg = config::load_config(opt.config, lo);

@@ -1729,6 +1729,7 @@ std::string located(std::string_view file, int line, const std::string& message)
 }  // namespace
 
 std::string flows_dir(const std::string& data_dir) { return data_dir + "/flows"; }
+std::string calendars_dir(const std::string& data_dir) { return data_dir + "/calendars"; }
 
 Result<std::string> read_data_dir(const std::string& path) {
   try {
@@ -1783,26 +1784,31 @@ Result<ServerConfig> load_config_string(std::string_view yaml, std::string_view 
   // The one place where yaml-cpp's exceptions and the parser's ParseError become a Status.
   try {
     YAML::Node root = YAML::Load(std::string(yaml));
-    for (const auto& [tenant, flows] : options.flows) {
-      YAML::Node tenants = root.IsMap() ? root["tenants"] : YAML::Node();
-      std::optional<size_t> index;
-      for (size_t i = 0; tenants && tenants.IsSequence() && i < tenants.size(); ++i) {
-        const YAML::Node id = tenants[i].IsMap() ? tenants[i]["id"] : YAML::Node();
-        if (id && id.IsScalar() && id.Scalar() == tenant) index = i;
-      }
-      if (!index) {
-        return Status::error(std::string(display_name) + ": flows are kept for tenant '" +
-                             tenant + "', which the configuration does not have");
-      }
-      YAML::Node t = tenants[*index];
-      for (const auto& [name, text] : flows) {
-        where = text.display;
-        YAML::Node flow = YAML::Load(text.yaml);
-        where = display_name;
-        if (!t["flows"]) t["flows"] = YAML::Node(YAML::NodeType::Map);
-        t["flows"][name] = flow;
-        flow_paths.emplace_back("tenants[" + std::to_string(*index) + "].flows." + name,
-                                text.display);
+    using Kept = std::map<std::string, std::map<std::string, FlowText>>;
+    const std::pair<const char*, const Kept*> sections[] = {{"flows", &options.flows},
+                                                            {"calendars", &options.calendars}};
+    for (const auto& [kind, kept] : sections) {
+      for (const auto& [tenant, texts] : *kept) {
+        YAML::Node tenants = root.IsMap() ? root["tenants"] : YAML::Node();
+        std::optional<size_t> index;
+        for (size_t i = 0; tenants && tenants.IsSequence() && i < tenants.size(); ++i) {
+          const YAML::Node id = tenants[i].IsMap() ? tenants[i]["id"] : YAML::Node();
+          if (id && id.IsScalar() && id.Scalar() == tenant) index = i;
+        }
+        if (!index) {
+          return Status::error(std::string(display_name) + ": " + kind + " are kept for tenant '" +
+                               tenant + "', which the configuration does not have");
+        }
+        YAML::Node t = tenants[*index];
+        for (const auto& [name, text] : texts) {
+          where = text.display;
+          YAML::Node node = YAML::Load(text.yaml);
+          where = display_name;
+          if (!t[kind]) t[kind] = YAML::Node(YAML::NodeType::Map);
+          t[kind][name] = node;
+          flow_paths.emplace_back("tenants[" + std::to_string(*index) + "]." + kind + "." + name,
+                                  text.display);
+        }
       }
     }
     Parser parser{std::string(display_name), base_dir, options};

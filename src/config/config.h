@@ -266,20 +266,24 @@ struct LoadOptions {
   bool synthesize = true;               // false: text prompts keep file = "" (tests, validation)
   std::string espeak = "espeak-ng";     // the program to run
   std::optional<std::string> data_dir;  // overrides the file's data_dir
-  // Flows by tenant id and flow name, each replacing (or adding) that flow of that tenant before
-  // the whole is checked; an error inside one names its `display` and its own line numbers.
+  // Flows (and business-hours calendars) by tenant id and name, each replacing (or adding) that
+  // flow (calendar) of that tenant before the whole is checked; an error inside one names its
+  // `display` and its own line numbers.
   std::map<std::string, std::map<std::string, FlowText>> flows;
+  std::map<std::string, std::map<std::string, FlowText>> calendars;
 };
 
-// The folder of the flows uploaded through the API, and the FlowTexts found in it
-// (<flows_dir>/<tenant>/<flow>.yaml); a file that cannot be read is an error.
+// The folders of the flows and calendars uploaded through the API (<data_dir>/flows,
+// <data_dir>/calendars), and the texts found in one (<dir>/<tenant>/<name>.yaml); a file that
+// cannot be read is an error.
 std::string flows_dir(const std::string& data_dir);
+std::string calendars_dir(const std::string& data_dir);
 Result<std::map<std::string, std::map<std::string, FlowText>>> read_flow_files(
     const std::string& dir);
 // The data folder a configuration file names (absolute), read without checking the rest: where
 // uploaded flows are found before the whole is loaded with them.
 Result<std::string> read_data_dir(const std::string& path);
-// A flow name an upload may use: 1 to 64 of a-z 0-9 _ -.
+// A flow or calendar name an upload may use: 1 to 64 of a-z 0-9 _ -.
 bool valid_flow_name(std::string_view name);
 
 // Reads, validates and prepares a configuration. Fails with "<path>: cannot read ..." when the

@@ -771,6 +771,19 @@ TEST_F(ApiTest, FlowsAreUploadedCheckedAndApplied) {
   ASSERT_EQ(second.call(server_.port(), "100", "flow-upload-2"), 200);
   ASSERT_NE(server_.wait_log({"queued", "queue=linear"}), "") << server_.log();
   EXPECT_EQ(second.hang_up(server_.port(), "100"), 200);
+
+  // Business hours the same way: a calendar, checked, kept, listed.
+  const std::string office = "/api/v1/tenants/acme/calendars/office";
+  HttpResponse bad_hours = put(office, "zone: Asia/Tehran\nhours:\n  sat-wed: \"08:00-25:00\"\n", boss);
+  ASSERT_EQ(bad_hours.status, 400) << bad_hours.body;
+  auto hours_why = nlohmann::json::parse(bad_hours.body);
+  EXPECT_EQ(hours_why["line"], 3) << bad_hours.body;
+  EXPECT_EQ(hours_why["field"], "hours.sat-wed") << bad_hours.body;
+  ASSERT_EQ(put(office, "zone: Asia/Tehran\nhours:\n  sat-wed: \"08:00-16:00\"\n", boss).status, 200);
+  auto calendars = nlohmann::json::parse(get("/api/v1/tenants/acme/calendars", boss).body);
+  ASSERT_EQ(calendars["calendars"].size(), 1u) << calendars.dump(2);
+  EXPECT_EQ(calendars["calendars"][0]["zone"], "Asia/Tehran");
+  EXPECT_EQ(calendars["calendars"][0]["uploaded"], true);
 }
 
 // A CRM's endpoint: accepts connections on 127.0.0.1, keeps each request (head and body) and
