@@ -689,6 +689,12 @@ Response update_agent(const ApiContext& ctx, const Request& req) {
     if (m.rfind("no agent", 0) == 0) return api::json_error(404, m);
     return api::json_error(400, m, m.find("queue") != std::string::npos ? "queues" : "skills");
   }
+  // Kept, so that a restart keeps the change (the configuration file is not rewritten).
+  if (Status kept = ctx.store->save_agent_setup({tenant, a.extension, a.skills, a.queues,
+                                                 req.principal->username, now()});
+      !kept) {
+    return api::json_error(500, "the change is in effect but could not be kept: internal error");
+  }
   std::string detail = a.extension + ": queues";
   for (const auto& [queue, tier] : a.queues) detail += " " + queue + "/" + std::to_string(tier);
   detail += "; skills";

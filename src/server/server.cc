@@ -461,6 +461,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       if (!auth) return Status::error("tenant '" + t.id + "': " + auth.message());
       rt->auth = std::make_unique<sip::DigestAuthenticator>(std::move(*auth));
       if (Status st = build_router(t, *rt); !st) return Status::error("tenant '" + t.id + "': " + st.message());
+      if (Status st = apply_kept_setups(t, *rt); !st) return st;
       rt->features = feature_flows(t);
       tenants_.emplace(t.id, std::move(rt));
     }
@@ -469,6 +470,28 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
 
   // The tenant's routing domain: its queues (all first, then their escalation, so queues may
   // overflow into each other) and its agents, all logged out until they dial the login code.
+  // Skills and queues changed through the API since, over the file's (a queue the file no
+  // longer has is left out).
+  Status apply_kept_setups(const config::TenantConfig& t, TenantRuntime& rt) {
+    auto kept = store_->agent_setups(t.id);
+    if (!kept) return kept.status();
+    for (const store::AgentSetupRecord& k : *kept) {
+      auto it = rt.setups.find(k.extension);
+      if (it == rt.setups.end()) continue;  // no longer in the configuration
+      AgentSetup setup = it->second;
+      setup.skills = k.skills;
+      setup.queues.clear();
+      for (const auto& [queue, tier] : k.queues) {
+        if (rt.queues.count(queue)) setup.queues.emplace_back(queue, tier);
+      }
+      if (Status st = apply_setup(rt, setup); !st) {
+        log::warn("kept agent set-up not applied", {{"tenant", t.id}, {"agent", k.extension},
+                                                      {"why", st.message()}});
+      }
+    }
+    return Status::ok();
+  }
+
   static Status build_router(const config::TenantConfig& t, TenantRuntime& rt) {
     core::RouterConfig rc;
     rc.break_reasons = t.break_reasons;
@@ -1622,6 +1645,35 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
          "ended");
   }
 
+  // An agent's skills and queues replaced in the router (which offers at once what now fits).
+  Status apply_setup(TenantRuntime& rt, const AgentSetup& a) {
+    auto agent = rt.agents.find(a.extension);
+    if (agent == rt.agents.end()) return Status::error("no agent '" + a.extension + "'");
+    std::vector<std::pair<core::SkillId, uint8_t>> skills;
+    for (const auto& [skill, level] : a.skills) skills.emplace_back(rt.router->add_skill(skill), level);
+    std::vector<core::QueueMembership> queues;
+    for (const auto& [queue, tier] : a.queues) {
+      auto q = rt.queues.find(queue);
+      if (q == rt.queues.end()) return Status::error("queues: no queue '" + queue + "'");
+      queues.push_back({q->second, tier});
+    }
+    core::CommandSink out;
+    Status st = rt.router->update_agent(agent->second, std::move(skills), std::move(queues),
+                                        wall_now(), out);
+    if (!st) return st;
+    rt.setups[a.extension].skills = a.skills;
+    rt.setups[a.extension].queues = a.queues;
+    rt.queues_dirty = queues_dirty_ = true;
+    std::deque<core::Event> pending;
+    for (core::Command& c : out) std::visit([&](auto& cmd) { route_command(rt, cmd, pending); }, c);
+    while (!pending.empty()) {
+      core::Event e = std::move(pending.front());
+      pending.pop_front();
+      (void)route_event(rt, e);
+    }
+    return Status::ok();
+  }
+
   void on(AgentSetupRequest& ev) {
     auto it = tenants_.find(ev.tenant);
     if (it == tenants_.end()) {
@@ -1629,40 +1681,10 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     }
     TenantRuntime& rt = *it->second;
     if (ev.change) {
-      const AgentSetup& a = *ev.change;
-      auto agent = rt.agents.find(a.extension);
-      if (agent == rt.agents.end()) {
-        return ev.reply->set_value(Status::error("no agent '" + a.extension + "'"));
-      }
-      std::vector<std::pair<core::SkillId, uint8_t>> skills;
-      for (const auto& [skill, level] : a.skills) {
-        skills.emplace_back(rt.router->add_skill(skill), level);
-      }
-      std::vector<core::QueueMembership> queues;
-      for (const auto& [queue, tier] : a.queues) {
-        auto q = rt.queues.find(queue);
-        if (q == rt.queues.end()) {
-          return ev.reply->set_value(Status::error("queues: no queue '" + queue + "'"));
-        }
-        queues.push_back({q->second, tier});
-      }
-      core::CommandSink out;
-      Status st = rt.router->update_agent(agent->second, std::move(skills), std::move(queues),
-                                          wall_now(), out);
-      if (!st) return ev.reply->set_value(st);
-      rt.setups[a.extension].skills = a.skills;
-      rt.setups[a.extension].queues = a.queues;
-      rt.queues_dirty = queues_dirty_ = true;
-      std::deque<core::Event> pending;
-      for (core::Command& c : out) std::visit([&](auto& cmd) { route_command(rt, cmd, pending); }, c);
-      while (!pending.empty()) {
-        core::Event e = std::move(pending.front());
-        pending.pop_front();
-        (void)route_event(rt, e);
-      }
-      log::info("agent changed", {{"tenant", rt.id}, {"agent", a.extension},
-                                  {"queues", std::to_string(a.queues.size())},
-                                  {"skills", std::to_string(a.skills.size())}});
+      if (Status st = apply_setup(rt, *ev.change); !st) return ev.reply->set_value(st);
+      log::info("agent changed", {{"tenant", rt.id}, {"agent", ev.change->extension},
+                                  {"queues", std::to_string(ev.change->queues.size())},
+                                  {"skills", std::to_string(ev.change->skills.size())}});
     }
     std::vector<AgentSetup> all;
     for (const auto& [ext, setup] : rt.setups) all.push_back(setup);

@@ -123,7 +123,8 @@ class Server {
   // Changes an agent's skills and queues (with tiers) at once: the router offers it the tasks of
   // its new queues right away and no longer those of queues it left; a contact in progress goes
   // on. Fails naming what is wrong (no such agent, an unknown queue, a level outside 1..10, a
-  // tier of 0, a queue or skill twice), changing nothing. Lasts until the server restarts.
+  // tier of 0, a queue or skill twice), changing nothing. The caller keeps the change
+  // (Store::save_agent_setup) so that the next start applies it again.
   virtual Status update_agent(const std::string& tenant, const AgentSetup& setup,
                               Duration limit) = 0;
   // The configuration new calls use now.

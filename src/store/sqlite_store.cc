@@ -149,6 +149,25 @@ ALTER TABLE interactions ADD COLUMN wrapped_up_by TEXT NOT NULL DEFAULT '';
 CREATE INDEX interactions_tenant_agent_started ON interactions (tenant, agent, started_at);
 CREATE INDEX interactions_tenant_caller_started ON interactions (tenant, caller, started_at);
 )sql",
+    // 10: agents' skills and queues changed through the API, over the configuration's.
+    R"sql(
+CREATE TABLE agent_setups (
+  tenant TEXT NOT NULL,
+  extension TEXT NOT NULL,
+  updated_by TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (tenant, extension)
+);
+CREATE TABLE agent_setup_items (
+  tenant TEXT NOT NULL,
+  extension TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  value INTEGER NOT NULL,
+  seq INTEGER NOT NULL
+);
+CREATE INDEX agent_setup_items_agent ON agent_setup_items (tenant, extension, seq);
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -380,6 +399,74 @@ class SqliteStore final : public Store {
     std::vector<ApiTokenRecord> out;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(token_row(s));
+    if (rc != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(db));
+    return out;
+  }
+
+  Status save_agent_setup(const AgentSetupRecord& a) override {
+    std::lock_guard<std::mutex> lock(accounts_mu_);
+    sqlite3* db = accounts_.get();
+    if (Status s = exec(db, "BEGIN", path_); !s) return s;
+    auto fail = [&](const std::string& what) {
+      const std::string why = path_ + ": saving agent " + a.extension + ": " + what + ": " +
+                              sqlite3_errmsg(db);
+      (void)exec(db, "ROLLBACK", path_);
+      return Status::error(why);
+    };
+    auto del = prepare(db, "DELETE FROM agent_setup_items WHERE tenant = ?1 AND extension = ?2");
+    if (!del) return fail("prepare");
+    bind(del->get(), 1, a.tenant);
+    bind(del->get(), 2, a.extension);
+    if (sqlite3_step(del->get()) != SQLITE_DONE) return fail("delete");
+    auto head = prepare(db, "INSERT OR REPLACE INTO agent_setups VALUES (?1, ?2, ?3, ?4)");
+    if (!head) return fail("prepare");
+    const std::string fields[] = {a.tenant, a.extension, a.updated_by, format_time(a.updated_at)};
+    for (int i = 0; i < 4; ++i) bind(head->get(), i + 1, fields[i]);
+    if (sqlite3_step(head->get()) != SQLITE_DONE) return fail("insert");
+    auto item = prepare(db, "INSERT INTO agent_setup_items VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!item) return fail("prepare");
+    int seq = 0;
+    for (const auto& [kind, list] : {std::pair{"skill", &a.skills}, std::pair{"queue", &a.queues}}) {
+      for (const auto& [name, value] : *list) {
+        sqlite3_reset(item->get());
+        bind(item->get(), 1, a.tenant);
+        bind(item->get(), 2, a.extension);
+        bind(item->get(), 3, kind);
+        bind(item->get(), 4, name);
+        sqlite3_bind_int(item->get(), 5, value);
+        sqlite3_bind_int(item->get(), 6, seq++);
+        if (sqlite3_step(item->get()) != SQLITE_DONE) return fail("insert");
+      }
+    }
+    return exec(db, "COMMIT", path_);
+  }
+
+  Result<std::vector<AgentSetupRecord>> agent_setups(const std::string& tenant) override {
+    std::lock_guard<std::mutex> lock(accounts_mu_);
+    sqlite3* db = accounts_.get();
+    auto st = prepare(db,
+                      "SELECT s.extension, s.updated_by, s.updated_at, i.kind, i.name, i.value "
+                      "FROM agent_setups s LEFT JOIN agent_setup_items i ON i.tenant = s.tenant "
+                      "AND i.extension = s.extension WHERE s.tenant = ?1 "
+                      "ORDER BY s.extension, i.seq");
+    if (!st) return st.status();
+    sqlite3_stmt* s = st->get();
+    bind(s, 1, tenant);
+    std::vector<AgentSetupRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      if (out.empty() || out.back().extension != column(s, 0)) {
+        AgentSetupRecord a;
+        a.tenant = tenant;
+        a.extension = column(s, 0);
+        a.updated_by = column(s, 1);
+        if (auto at = parse_time(column(s, 2))) a.updated_at = *at;
+        out.push_back(std::move(a));
+      }
+      if (sqlite3_column_type(s, 3) == SQLITE_NULL) continue;  // no skills and no queues
+      auto& list = column(s, 3) == "skill" ? out.back().skills : out.back().queues;
+      list.emplace_back(column(s, 4), static_cast<uint8_t>(sqlite3_column_int(s, 5)));
+    }
     if (rc != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(db));
     return out;
   }

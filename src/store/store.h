@@ -63,6 +63,16 @@ struct InteractionRecord {
   std::string wrapped_up_by;
 };
 
+// An agent's skills and queues as changed through the API (over the configuration's), kept so
+// that a restart keeps them.
+struct AgentSetupRecord {
+  std::string tenant, extension;
+  std::vector<std::pair<std::string, uint8_t>> skills;  // name, level
+  std::vector<std::pair<std::string, uint8_t>> queues;  // queue id, tier
+  std::string updated_by;
+  TimePoint updated_at;
+};
+
 // An agent's wrap-up of a contact, saved onto its interaction record after the record.
 struct WrapUpRecord {
   std::string tenant;
@@ -186,6 +196,9 @@ class Store {
   // The tenant's integration tokens (newest first) and revoking one by its hash or a prefix of it
   // of at least 16 hex digits (false when none matched; fails when the prefix is ambiguous).
   virtual Result<std::vector<ApiTokenRecord>> list_api_tokens(const std::string& tenant) = 0;
+  // Replaces the kept set-up of an agent (at once, not queued) / the tenant's, by extension.
+  virtual Status save_agent_setup(const AgentSetupRecord& a) = 0;
+  virtual Result<std::vector<AgentSetupRecord>> agent_setups(const std::string& tenant) = 0;
   virtual Result<bool> delete_api_token(const std::string& tenant, const std::string& prefix) = 0;
   // Changes an account: disabled, and the password hash when not empty. False when there is no
   // such user.

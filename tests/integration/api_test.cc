@@ -718,6 +718,49 @@ TEST_F(ApiTest, SupervisorsChangeAnAgentsQueuesLive) {
   phone.decline(*offer);
 }
 
+// A change to an agent's queues is kept: the same center restarted still has it.
+TEST(ApiRestart, AnAgentsChangedQueuesSurviveARestart) {
+  if (!std::filesystem::exists("/usr/bin/espeak-ng")) GTEST_SKIP() << "espeak-ng is missing";
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("tamas-restart-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto add = test::run_tamas("user", {"add", "--config", kConfig, "--data-dir", dir.string(),
+                                      "--tenant", "acme", "--username", "sara", "--role",
+                                      "supervisor"},
+                             "sara-password\n");
+  ASSERT_EQ(add.status, 0) << add.err;
+  auto sign_in = [](uint16_t port) {
+    auto r = http_request(port, "POST", "/api/v1/auth/login",
+                          R"({"tenant": "acme", "username": "sara", "password": "sara-password"})");
+    return nlohmann::json::parse(r.body, nullptr, false).value("token", "");
+  };
+  auto queues_of = [](uint16_t port, const std::string& token, const std::string& ext) {
+    auto r = http_request(port, "GET", "/api/v1/tenants/acme/agents", "",
+                          {{"Authorization", "Bearer " + token}});
+    const auto all = nlohmann::json::parse(r.body, nullptr, false);
+    nlohmann::json queues;
+    for (const auto& a : all.value("agents", nlohmann::json::array())) {
+      if (a["extension"] == ext) queues = a["queues"];
+    }
+    return queues;
+  };
+  {
+    test::ServeProcess first(kConfig, dir);
+    ASSERT_TRUE(first.ready()) << first.log();
+    const std::string token = sign_in(first.http_port());
+    HttpResponse put = http_request(first.http_port(), "PUT", "/api/v1/tenants/acme/agents/1002",
+                                    R"({"queues": [{"queue": "strict", "tier": 2}]})",
+                                    {{"Authorization", "Bearer " + token}});
+    ASSERT_EQ(put.status, 200) << put.body;
+  }
+  test::ServeProcess second(kConfig, dir);
+  ASSERT_TRUE(second.ready()) << second.log();
+  EXPECT_EQ(queues_of(second.http_port(), sign_in(second.http_port()), "1002"),
+            nlohmann::json::parse(R"([{"queue": "strict", "tier": 2}])"))
+      << second.log();
+  std::filesystem::remove_all(dir);
+}
+
 // A manager uploads a flow: checked with the whole configuration (errors name the line and the
 // field of the upload), kept under the data folder and in use for the next call at once; removing
 // it brings back the file's own flow of that name.

@@ -126,14 +126,19 @@ class Child {
 // A running `tamas serve --config CONFIG` on a free port.
 class ServeProcess {
  public:
-  explicit ServeProcess(const std::string& config)
+  // With `data_dir`, the server uses (and leaves behind) that folder: a second ServeProcess on
+  // the same folder is the same center restarted. Without, a fresh one removed at the end.
+  explicit ServeProcess(const std::string& config, std::filesystem::path data_dir = {})
       : config_(config),
-        data_dir_(std::filesystem::temp_directory_path() /
-                  ("tamas-serve-" + std::to_string(::getpid()) + "-" + std::to_string(++counter_))),
-        log_(data_dir_ / "serve.log"),
+        data_dir_(!data_dir.empty() ? data_dir
+                                    : std::filesystem::temp_directory_path() /
+                                          ("tamas-serve-" + std::to_string(::getpid()) + "-" +
+                                           std::to_string(++counter_))),
+        keep_(!data_dir.empty()),
+        log_(data_dir_ / ("serve-" + std::to_string(++counter_) + ".log")),
         port_(free_port()),
         http_port_(free_port()) {
-    std::filesystem::remove_all(data_dir_);
+    if (!keep_) std::filesystem::remove_all(data_dir_);
     std::filesystem::create_directories(data_dir_);
     const int rtp = free_rtp_range(::getpid() * 7 + counter_, kRtpPorts);
     child_ = std::make_unique<Child>(
@@ -147,7 +152,7 @@ class ServeProcess {
   }
   ~ServeProcess() {
     child_.reset();  // killed before its folder goes
-    std::filesystem::remove_all(data_dir_);
+    if (!keep_) std::filesystem::remove_all(data_dir_);
   }
   ServeProcess(const ServeProcess&) = delete;
   ServeProcess& operator=(const ServeProcess&) = delete;
@@ -232,7 +237,9 @@ class ServeProcess {
   static constexpr int kRtpPorts = 200;  // 100 calls' worth: the tests place a few at a time
   static inline int counter_ = 0;
   std::string config_;
-  std::filesystem::path data_dir_, log_;
+  std::filesystem::path data_dir_;
+  bool keep_ = false;
+  std::filesystem::path log_;
   uint16_t port_ = 0;
   uint16_t http_port_ = 0;  // the web side (API), on its own free port
   std::unique_ptr<Child> child_;

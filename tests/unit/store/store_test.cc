@@ -288,4 +288,28 @@ TEST(Time, FormatsAndParsesIso8601) {
 }
 
 }  // namespace
+// Agents' set-ups changed through the API: replaced whole, read back in order, per tenant.
+TEST_F(StoreTest, AgentSetupsAreReplacedWhole) {
+  auto opened = open_sqlite(db_path());
+  ASSERT_TRUE(opened.is_ok()) << opened.message();
+  auto& store_ = *opened;
+  AgentSetupRecord a{"acme", "1001", {{"english", 5}, {"sales", 2}}, {{"support", 1}, {"vip", 2}},
+                     "sara", kEpoch + 1000s};
+  ASSERT_TRUE(store_->save_agent_setup(a).is_ok());
+  a.skills = {};
+  a.queues = {{"sales", 3}};
+  ASSERT_TRUE(store_->save_agent_setup(a).is_ok());
+  ASSERT_TRUE(store_->save_agent_setup({"beta", "1001", {}, {}, "lina", TimePoint{}}).is_ok());
+  auto got = store_->agent_setups("acme");
+  ASSERT_TRUE(got.is_ok()) << got.message();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_TRUE((*got)[0].skills.empty());
+  EXPECT_EQ((*got)[0].queues, (std::vector<std::pair<std::string, uint8_t>>{{"sales", 3}}));
+  EXPECT_EQ((*got)[0].updated_by, "sara");
+  auto beta = store_->agent_setups("beta");
+  ASSERT_TRUE(beta.is_ok());
+  ASSERT_EQ(beta->size(), 1u);
+  EXPECT_TRUE((*beta)[0].queues.empty()) << "an agent taken out of every queue stays so";
+}
+
 }  // namespace tamas::store
