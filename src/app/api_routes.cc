@@ -745,12 +745,10 @@ Response today(const ApiContext& ctx, const Request& req) {
 
 // ---- flows and business-hours calendars uploaded through the API ----
 
-// Where an upload of `kind` ("flows", "calendars") named `name` is kept.
+// Where an upload of `kind` (flows, calendars, numbers) named `name` is kept.
 std::filesystem::path kept_file(const ApiContext& ctx, const std::string& kind,
                                 const std::string& tenant, const std::string& name) {
-  const std::string dir =
-      kind == "calendars" ? config::calendars_dir(ctx.data_dir) : config::flows_dir(ctx.data_dir);
-  return std::filesystem::path(dir) / tenant / (name + ".yaml");
+  return std::filesystem::path(config::uploads_dir(ctx.data_dir, kind)) / tenant / (name + ".yaml");
 }
 
 Response list_flows(const ApiContext& ctx, const Request& req, const std::string& kind) {
@@ -766,6 +764,10 @@ Response list_flows(const ApiContext& ctx, const Request& req, const std::string
   if (kind == "calendars") {
     for (const auto& [name, cal] : t->flows->calendars) {
       out.push_back({{"name", name}, {"zone", cal.zone}, {"uploaded", uploaded(name)}});
+    }
+  } else if (kind == "numbers") {
+    for (const config::NumberRoute& n : t->numbers) {
+      out.push_back({{"name", n.number}, {"flow", n.flow}, {"uploaded", uploaded(n.number)}});
     }
   } else {
     for (const auto& [name, flow] : t->flows->flows) {
@@ -789,6 +791,7 @@ Response flow_error(const std::string& message, const std::string& tenant_prefix
       if (!field.empty() && field[0] == '.') field.erase(0, 1);
       json body = {{"error", message.substr(path_end + 2)}, {"field", field}};
       if (field == "YAML syntax error") body = {{"error", field + ": " + message.substr(path_end + 2)}};
+      if (field.empty()) body.erase("field");  // the entry itself (a number's route)
       const std::string line = message.substr(colon + 1, line_end - colon - 1);
       if (!line.empty() && line.find_first_not_of("0123456789") == std::string::npos) {
         body["line"] = std::stoi(line);
@@ -805,7 +808,8 @@ Response flow_error(const std::string& message, const std::string& tenant_prefix
 
 // PUT: the body is the flow's YAML ({start, nodes}) or the calendar's; ?check=true only checks it.
 Response put_flow(const ApiContext& ctx, const Request& req, const std::string& kind, bool remove) {
-  const std::string what = kind == "calendars" ? "calendar" : "flow";
+  std::string what = kind;  // "flows" -> "flow"
+  what.pop_back();
   if (!ctx.change_flow) return api::json_error(503, kind + " cannot be changed here");
   const std::string& tenant = req.params.at("tenant");
   const std::string& name = req.params.at("name");
@@ -970,8 +974,10 @@ std::shared_ptr<const api::Router> build_api_routes(const ApiContext& ctx) {
          return json_ok({{"tenants", out}});
        },
        "The server's tenants (admins)"});
-  for (const std::string kind : {"flows", "calendars"}) {
-    const std::string what = kind == "flows" ? "flow" : "business-hours calendar";
+  for (const std::string kind : {"flows", "calendars", "numbers"}) {
+    const std::string what = kind == "flows"       ? "flow"
+                             : kind == "calendars" ? "business-hours calendar"
+                                                   : "number's route";
     add({"GET", "/api/v1/tenants/{tenant}/" + kind, api::Scope::kTenant,
          {Role::kAdmin, Role::kManager, Role::kSupervisor, Role::kAnalyst},
          [ctx, kind](const Request& req) { return list_flows(ctx, req, kind); },

@@ -33,8 +33,8 @@ struct ApiContext {
   auth::Sessions* sessions = nullptr;
   std::string data_dir;  // recordings and voicemails are served only from under it
   LiveHub* hub = nullptr;  // the live stream's; none: the stream routes answer 503
-  // Loads the configuration with the tenant's flow or calendar (`kind` "flows" or "calendars")
-  // `name` as `yaml` (empty: without the uploaded one); with `keep`, keeps it under the data
+  // Loads the configuration with the tenant's entry `name` of section `kind` (flows, calendars,
+  // numbers) as `yaml` (empty: without the uploaded one); with `keep`, keeps it under the data
   // folder and reloads the server with the result. Fails with the loader's message
   // ("<where>:<line>: <field>: <what>"). None: uploads answer 503.
   std::function<Status(const std::string& kind, const std::string& tenant, const std::string& name,

@@ -139,9 +139,7 @@ int run_serve(const ServerOptions& opt) {
     if (!next) return next.status();
     if (!keep) return Status::ok();
     namespace fs = std::filesystem;
-    const fs::path dir = fs::path(kind == "calendars" ? config::calendars_dir(data_dir)
-                                                      : config::flows_dir(data_dir)) /
-                         tenant;
+    const fs::path dir = fs::path(config::uploads_dir(data_dir, kind)) / tenant;
     const fs::path file = dir / (name + ".yaml");
     std::error_code ec;
     std::string before;  // to put back if the server refuses the result

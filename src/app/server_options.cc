@@ -76,19 +76,19 @@ Result<config::ServerConfig> load_server_config(const ServerOptions& opt, bool s
     if (!named) return named.status();
     data_dir = *named;
   }
-  auto flows = config::read_flow_files(config::flows_dir(data_dir));
-  if (!flows) return flows.status();
-  lo.flows = std::move(*flows);
-  auto calendars = config::read_flow_files(config::calendars_dir(data_dir));
-  if (!calendars) return calendars.status();
-  lo.calendars = std::move(*calendars);
+  for (std::string_view kind : config::kUploadKinds) {
+    auto kept = config::read_uploads(config::uploads_dir(data_dir, kind));
+    if (!kept) return kept.status();
+    lo.uploads[std::string(kind)] = std::move(*kept);
+  }
   if (change) {
-    auto& kept = change->kind == "calendars" ? lo.calendars : lo.flows;
+    auto& kept = lo.uploads[change->kind][change->tenant];
     if (change->yaml.empty()) {
-      kept[change->tenant].erase(change->name);
+      kept.erase(change->name);
     } else {
-      const std::string what = change->kind == "calendars" ? "calendar " : "flow ";
-      kept[change->tenant][change->name] = {change->yaml, what + change->name};
+      std::string what = change->kind;  // "flows" -> "flow"
+      what.pop_back();
+      kept[change->name] = {change->yaml, what + " " + change->name};
     }
   }
   auto cfg = config::load_config(opt.config, lo);

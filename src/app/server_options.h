@@ -32,12 +32,12 @@ struct ServerOptions {
 void add_server_options(CLI::App& cmd, ServerOptions& opt, bool for_serving);
 // Checks the option values (formats, ranges); fails naming the option.
 Status finish_server_options(ServerOptions& opt);
-// Loads the configuration file with the flows and calendars uploaded through the API (under the
-// data folder, config::flows_dir and calendars_dir) and applies the command-line overrides.
-// `change` (a flow or calendar: tenant, name, YAML; an empty YAML removes the upload) is checked in
-// place of what is kept, without being kept.
+// Loads the configuration file with the entries uploaded through the API (under the data folder,
+// config::uploads_dir) and applies the command-line overrides. `change` (an entry: kind, tenant,
+// name, YAML; an empty YAML removes the upload) is checked in place of what is kept, without
+// being kept.
 struct FlowChange {
-  std::string kind;  // "flows" or "calendars"
+  std::string kind;  // one of config::kUploadKinds
   std::string tenant, name, yaml;
 };
 Result<config::ServerConfig> load_server_config(const ServerOptions& opt, bool synthesize,

@@ -1728,8 +1728,9 @@ std::string located(std::string_view file, int line, const std::string& message)
 
 }  // namespace
 
-std::string flows_dir(const std::string& data_dir) { return data_dir + "/flows"; }
-std::string calendars_dir(const std::string& data_dir) { return data_dir + "/calendars"; }
+std::string uploads_dir(const std::string& data_dir, std::string_view kind) {
+  return data_dir + "/" + std::string(kind);
+}
 
 Result<std::string> read_data_dir(const std::string& path) {
   try {
@@ -1755,9 +1756,8 @@ bool valid_flow_name(std::string_view name) {
          });
 }
 
-Result<std::map<std::string, std::map<std::string, FlowText>>> read_flow_files(
-    const std::string& dir) {
-  std::map<std::string, std::map<std::string, FlowText>> out;
+Result<LoadOptions::Uploads> read_uploads(const std::string& dir) {
+  LoadOptions::Uploads out;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return out;
   for (const fs::directory_entry& tenant : fs::directory_iterator(dir, ec)) {
@@ -1784,11 +1784,8 @@ Result<ServerConfig> load_config_string(std::string_view yaml, std::string_view 
   // The one place where yaml-cpp's exceptions and the parser's ParseError become a Status.
   try {
     YAML::Node root = YAML::Load(std::string(yaml));
-    using Kept = std::map<std::string, std::map<std::string, FlowText>>;
-    const std::pair<const char*, const Kept*> sections[] = {{"flows", &options.flows},
-                                                            {"calendars", &options.calendars}};
-    for (const auto& [kind, kept] : sections) {
-      for (const auto& [tenant, texts] : *kept) {
+    for (const auto& [kind, kept] : options.uploads) {
+      for (const auto& [tenant, texts] : kept) {
         YAML::Node tenants = root.IsMap() ? root["tenants"] : YAML::Node();
         std::optional<size_t> index;
         for (size_t i = 0; tenants && tenants.IsSequence() && i < tenants.size(); ++i) {

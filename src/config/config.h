@@ -266,24 +266,24 @@ struct LoadOptions {
   bool synthesize = true;               // false: text prompts keep file = "" (tests, validation)
   std::string espeak = "espeak-ng";     // the program to run
   std::optional<std::string> data_dir;  // overrides the file's data_dir
-  // Flows (and business-hours calendars) by tenant id and name, each replacing (or adding) that
-  // flow (calendar) of that tenant before the whole is checked; an error inside one names its
-  // `display` and its own line numbers.
-  std::map<std::string, std::map<std::string, FlowText>> flows;
-  std::map<std::string, std::map<std::string, FlowText>> calendars;
+  // Uploaded entries by section (kUploadKinds), tenant id and name, each replacing (or adding)
+  // that entry of the tenant's section (flows.NAME, calendars.NAME, numbers."NUMBER") before the
+  // whole is checked; an error inside one names its `display` and its own line numbers.
+  using Uploads = std::map<std::string, std::map<std::string, FlowText>>;  // tenant -> name
+  std::map<std::string, Uploads> uploads;                                 // by kind
 };
 
-// The folders of the flows and calendars uploaded through the API (<data_dir>/flows,
-// <data_dir>/calendars), and the texts found in one (<dir>/<tenant>/<name>.yaml); a file that
-// cannot be read is an error.
-std::string flows_dir(const std::string& data_dir);
-std::string calendars_dir(const std::string& data_dir);
-Result<std::map<std::string, std::map<std::string, FlowText>>> read_flow_files(
-    const std::string& dir);
+// The sections of a tenant that the API may upload entries of: flows, business-hours calendars,
+// numbers (a number's route: a flow name, or {flow, language}).
+inline constexpr std::string_view kUploadKinds[] = {"flows", "calendars", "numbers"};
+// Where the uploads of `kind` are kept (<data_dir>/<kind>), and the texts found there
+// (<dir>/<tenant>/<name>.yaml); a file that cannot be read is an error.
+std::string uploads_dir(const std::string& data_dir, std::string_view kind);
+Result<LoadOptions::Uploads> read_uploads(const std::string& dir);
 // The data folder a configuration file names (absolute), read without checking the rest: where
 // uploaded flows are found before the whole is loaded with them.
 Result<std::string> read_data_dir(const std::string& path);
-// A flow or calendar name an upload may use: 1 to 64 of a-z 0-9 _ -.
+// A name an upload may use (a flow, a calendar, a number): 1 to 64 of a-z 0-9 _ -.
 bool valid_flow_name(std::string_view name);
 
 // Reads, validates and prepares a configuration. Fails with "<path>: cannot read ..." when the

@@ -827,6 +827,22 @@ TEST_F(ApiTest, FlowsAreUploadedCheckedAndApplied) {
   ASSERT_EQ(calendars["calendars"].size(), 1u) << calendars.dump(2);
   EXPECT_EQ(calendars["calendars"][0]["zone"], "Asia/Tehran");
   EXPECT_EQ(calendars["calendars"][0]["uploaded"], true);
+
+  // And a number: 105 now reaches the "direct" flow (straight into the linear queue).
+  HttpResponse nowhere = put("/api/v1/tenants/acme/numbers/105", "flow: nowhere\n", boss);
+  ASSERT_EQ(nowhere.status, 400) << nowhere.body;
+  EXPECT_EQ(nlohmann::json::parse(nowhere.body)["error"], "no flow 'nowhere' in tenant 'acme'");
+  EXPECT_EQ(nlohmann::json::parse(nowhere.body)["line"], 1);
+  ASSERT_EQ(put("/api/v1/tenants/acme/numbers/105", "flow: direct\n", boss).status, 200);
+  auto numbers = nlohmann::json::parse(get("/api/v1/tenants/acme/numbers", boss).body);
+  bool listed = false;
+  for (const auto& n : numbers["numbers"]) listed = listed || (n["name"] == "105" && n["uploaded"] == true);
+  EXPECT_TRUE(listed) << numbers.dump(2);
+  test::Caller third;
+  ASSERT_EQ(third.call(server_.port(), "105", "number-upload-1"), 200);
+  ASSERT_NE(server_.wait_log({"queued", "queue=linear"}, std::chrono::seconds(10), 2), "")
+      << server_.log();
+  EXPECT_EQ(third.hang_up(server_.port(), "105"), 200);
 }
 
 // A CRM's endpoint: accepts connections on 127.0.0.1, keeps each request (head and body) and

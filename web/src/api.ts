@@ -178,6 +178,7 @@ export interface AgentSetup {
   /** The queues the agent serves, with the tier (or plain ids). */
   queues?: ({ queue: string; tier?: number } | string)[];
 }
+export type UploadKind = 'flows' | 'calendars' | 'numbers';
 export interface FlowInfo {
   name: string;
   start: string;
@@ -243,9 +244,10 @@ export const api = {
     ),
   agents: (t: string) => call<{ agents: AgentSetup[] } | AgentSetup[]>('GET', `${tenantPath(t)}/agents`).then(listOf<AgentSetup>('agents')),
   flows: (t: string) => call<{ flows: FlowInfo[] }>('GET', `${tenantPath(t)}/flows`).then((v) => v.flows),
-  putFlow: (t: string, name: string, yaml: string, check: boolean) =>
-    call<unknown>('PUT', `${tenantPath(t)}/flows/${enc(name)}${check ? '?check=true' : ''}`, new RawText(yaml)),
-  deleteFlow: (t: string, name: string) => call<unknown>('DELETE', `${tenantPath(t)}/flows/${enc(name)}`),
+  /** A flow, a business-hours calendar or a number's route, as YAML (?check=true only checks). */
+  putUpload: (t: string, kind: UploadKind, name: string, yaml: string, check: boolean) =>
+    call<unknown>('PUT', `${tenantPath(t)}/${kind}/${enc(name)}${check ? '?check=true' : ''}`, new RawText(yaml)),
+  deleteUpload: (t: string, kind: UploadKind, name: string) => call<unknown>('DELETE', `${tenantPath(t)}/${kind}/${enc(name)}`),
   updateAgent: (t: string, agent: string, setup: { skills: Record<string, number>; queues: { queue: string; tier: number }[] }) =>
     call<AgentSetup>('PUT', `${tenantPath(t)}/agents/${enc(agent)}`, setup),
   today: (t: string, agent: string) => call<Today>('GET', `${tenantPath(t)}/agents/${enc(agent)}/today`),

@@ -883,8 +883,9 @@ TEST(Zones, CalendarFromConfigFollowsBerlinDst) {
 // checked; an error inside one names the upload and its own line; a tenant the file lacks is refused.
 TEST(ConfigFlows, UploadedFlowsReplaceAndAreCheckedInPlace) {
   LoadOptions lo = no_synthesis();
-  lo.flows["acme"]["main"] = {"start: bye\nnodes:\n  bye: {hangup: }\n", "flow main"};
-  lo.flows["acme"]["extra"] = {"start: q\nnodes:\n  q: {queue: support}\n", "flow extra"};
+  lo.uploads["flows"]["acme"]["main"] = {"start: bye\nnodes:\n  bye: {hangup: }\n", "flow main"};
+  lo.uploads["flows"]["acme"]["extra"] = {"start: q\nnodes:\n  q: {queue: support}\n",
+                                          "flow extra"};
   auto cfg = load_config_string(kAcd, "acme.yaml", "/srv/tamas", lo);
   ASSERT_TRUE(cfg.is_ok()) << cfg.message();
   const core::FlowSet& flows = *cfg->tenants[0].flows;
@@ -892,7 +893,7 @@ TEST(ConfigFlows, UploadedFlowsReplaceAndAreCheckedInPlace) {
   EXPECT_EQ(flows.flows.at("main").start, "bye") << "the upload replaced the file's flow";
 
   LoadOptions bad = no_synthesis();
-  bad.flows["acme"]["main"] = {"start: bye\nnodes:\n  bye: {hangup: }\n  x: {play: nope}\n",
+  bad.uploads["flows"]["acme"]["main"] = {"start: bye\nnodes:\n  bye: {hangup: }\n  x: {play: nope}\n",
                                "flow main"};
   auto refused = load_config_string(kAcd, "acme.yaml", "/srv/tamas", bad);
   ASSERT_FALSE(refused.is_ok());
@@ -900,14 +901,14 @@ TEST(ConfigFlows, UploadedFlowsReplaceAndAreCheckedInPlace) {
       << refused.message();
 
   LoadOptions syntax = no_synthesis();
-  syntax.flows["acme"]["main"] = {"start: [\n", "flow main"};
+  syntax.uploads["flows"]["acme"]["main"] = {"start: [\n", "flow main"};
   auto broken = load_config_string(kAcd, "acme.yaml", "/srv/tamas", syntax);
   ASSERT_FALSE(broken.is_ok());
   EXPECT_EQ(broken.message().rfind("flow main:", 0), 0u) << broken.message();
   EXPECT_NE(broken.message().find("YAML syntax error"), std::string::npos);
 
   LoadOptions stranger = no_synthesis();
-  stranger.flows["beta"]["main"] = {"start: x\n", "flow main"};
+  stranger.uploads["flows"]["beta"]["main"] = {"start: x\n", "flow main"};
   auto unknown = load_config_string(kAcd, "acme.yaml", "/srv/tamas", stranger);
   ASSERT_FALSE(unknown.is_ok());
   EXPECT_EQ(unknown.message(), "acme.yaml: flows are kept for tenant 'beta', which the "

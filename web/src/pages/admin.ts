@@ -3,7 +3,7 @@
 // than offering buttons that do nothing) and its agents, whose queues, tiers and skills change
 // here live. Managers see their own tenant; admins type the tenant's id.
 
-import { type AgentSetup, api, ApiError, type FlowInfo, type TenantQueues, type User } from '../api';
+import { type AgentSetup, api, ApiError, type FlowInfo, type TenantQueues, type UploadKind, type User } from '../api';
 import { fmtDateTime } from '../dates';
 import { field, h, replace } from '../dom';
 import { type Key, list, num, t, tDynamic } from '../i18n';
@@ -20,7 +20,7 @@ export class AdminPage implements Page {
   private queues: Load<TenantQueues> = { state: 'loading' };
   private agents: Load<AgentSetup[]> = { state: 'loading' };
   private flows: Load<FlowInfo[]> = { state: 'loading' };
-  private flowDraft = { name: '', yaml: '', message: '', error: false };
+  private flowDraft = { kind: 'flows' as UploadKind, name: '', yaml: '', message: '', error: false };
   private draft = { username: '', name: '', role: 'agent' as Role, password: '' };
   private formError = '';
   private editing: { extension: string; queues: Map<string, number>; skills: string; error: string } | null = null;
@@ -256,6 +256,12 @@ export class AdminPage implements Page {
           ),
         )
       : h('p', { class: 'muted' }, l.state === 'error' ? l.message : t('common.loading'));
+    const kind = h(
+      'select',
+      { id: 'upload-kind' },
+      (['flows', 'calendars', 'numbers'] as const).map((k) => h('option', { value: k, selected: d.kind === k }, t(`admin.kind.${k}`))),
+    );
+    kind.addEventListener('change', () => (d.kind = kind.value as UploadKind));
     const name = h('input', { type: 'text', id: 'flow-name', value: d.name, attrs: { pattern: '[a-z0-9_-]{1,64}' } });
     name.addEventListener('input', () => (d.name = name.value));
     const yaml = h('textarea', { id: 'flow-yaml', rows: 10, value: d.yaml, class: 'code', attrs: { dir: 'ltr', spellcheck: 'false' } });
@@ -264,6 +270,7 @@ export class AdminPage implements Page {
       this.boxes.flows,
       list,
       h('h3', null, t('admin.flow.upload')),
+      field(t('admin.kind'), kind),
       field(t('admin.flow'), name),
       field(t('admin.flow.yaml'), yaml, t('admin.flow.hint')),
       d.message ? h('p', { class: d.error ? 'form-error' : 'notice', attrs: { role: d.error ? 'alert' : 'status', 'data-testid': 'flow-message' } }, d.message) : null,
@@ -276,7 +283,7 @@ export class AdminPage implements Page {
   private async sendFlow(check: boolean): Promise<void> {
     const d = this.flowDraft;
     try {
-      await api.putFlow(this.tenant, d.name.trim(), d.yaml, check);
+      await api.putUpload(this.tenant, d.kind, d.name.trim(), d.yaml, check);
       d.message = t(check ? 'admin.flow.valid' : 'admin.flow.saved', { flow: d.name.trim() });
       d.error = false;
       if (!check) await this.loadFlows();
@@ -291,7 +298,7 @@ export class AdminPage implements Page {
 
   private async removeFlow(name: string): Promise<void> {
     try {
-      await api.deleteFlow(this.tenant, name);
+      await api.deleteUpload(this.tenant, 'flows', name);
       this.flowDraft.message = t('admin.flow.removed', { flow: name });
       this.flowDraft.error = false;
       await this.loadFlows();
