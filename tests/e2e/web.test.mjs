@@ -228,6 +228,20 @@ test('administration: a manager makes a user and changes an agent\'s queues and 
   await closePage(admin);
 });
 
+test('the wallboard changes an agent\'s queues live', async () => {
+  const page = await browser.page();
+  await signIn(page, kSupervisor);
+  await page.waitForSelector('tr[data-agent="1002"] [data-testid=change-agent]');
+  await page.click('tr[data-agent="1002"] [data-testid=change-agent]');
+  await page.check('tr[data-editor="1002"] input[data-queue=sales]');
+  await page.click('tr[data-editor="1002"] button:not(.secondary)');
+  await page.waitForFunction(() => !document.querySelector('tr[data-editor="1002"]'));
+  const sup = await server.client(kTenant, kSupervisor.username, kSupervisor.password);
+  const reza = (await sup.get(`/api/v1/tenants/${kTenant}/agents`)).body.agents.find((a) => a.extension === '1002');
+  assert.ok(reza.queues.some((m) => m.queue === 'sales'), JSON.stringify(reza));
+  await closePage(page);
+});
+
 test('Persian: right-to-left, Persian digits and the Jalali calendar; Arabic; back to English', async () => {
   const page = await browser.page();
   await signIn(page, kSupervisor);

@@ -10,6 +10,7 @@ import { type Key, list, num, t, tDynamic } from '../i18n';
 import { errorText, phone } from '../format';
 import type { Role } from '../session';
 import type { Page, PageContext } from '../shell';
+import { type AgentEdit, editorRow, memberships, saveEdit, startEdit } from '../agent-editor';
 import { tenantPicker } from './tenant-picker';
 
 type Load<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'error'; message: string };
@@ -23,7 +24,7 @@ export class AdminPage implements Page {
   private flowDraft = { kind: 'flows' as UploadKind, name: '', yaml: '', message: '', error: false };
   private draft = { username: '', name: '', role: 'agent' as Role, password: '' };
   private formError = '';
-  private editing: { extension: string; queues: Map<string, number>; skills: string; error: string } | null = null;
+  private editing: AgentEdit | null = null;
   private readonly boxes = {
     users: h('div', { class: 'table-wrap' }),
     form: h('div'),
@@ -215,7 +216,6 @@ export class AdminPage implements Page {
     const l = this.agents;
     if (!this.status(l, this.boxes.agents)) return;
     if (l.value.length === 0) return replace(this.boxes.agents, h('p', { class: 'muted' }, t('admin.noagents')));
-    const memberships = (a: AgentSetup) => (a.queues ?? []).map((m) => (typeof m === 'string' ? { queue: m, tier: 1 } : { queue: m.queue, tier: m.tier ?? 1 }));
     replace(
       this.boxes.agents,
       this.table(
@@ -228,9 +228,11 @@ export class AdminPage implements Page {
             h('td', null, a.name ?? ''),
             h('td', null, list(memberships(a).map((m) => (m.tier > 1 ? `${m.queue} (${t('admin.tier', { n: m.tier })})` : m.queue))) || '—'),
             h('td', null, list(Object.entries(a.skills ?? {}).map(([s, lv]) => `${s} ${num(lv)}`)) || '—'),
-            h('td', null, h('button', { type: 'button', class: 'secondary', onclick: () => this.edit(a, memberships(a)) }, t('admin.edit'))),
+            h('td', null, h('button', { type: 'button', class: 'secondary', onclick: () => { this.editing = startEdit(a); this.renderAgents(); } }, t('admin.edit'))),
           );
-          return this.editing?.extension === a.extension ? [row, this.editor()] : [row];
+          if (this.editing?.extension !== a.extension) return [row];
+          const ids = this.queues.state === 'ok' ? this.queues.value.queues.map((q) => q.id) : [];
+          return [row, editorRow(this.editing, ids, 5, () => void this.saveAgent(), () => { this.editing = null; this.renderAgents(); })];
         }),
       ),
     );
@@ -309,62 +311,15 @@ export class AdminPage implements Page {
     this.renderFlows();
   }
 
-  private edit(a: AgentSetup, queues: { queue: string; tier: number }[]): void {
-    const skills = Object.entries(a.skills ?? {}).map(([s, lv]) => `${s} ${lv}`).join(', ');
-    this.editing = { extension: a.extension, queues: new Map(queues.map((m) => [m.queue, m.tier])), skills, error: '' };
-    this.renderAgents();
-  }
-
-  /** The agent's queues (a box and a tier each) and skills ("english 5, sales 3"), saved live. */
-  private editor(): HTMLElement {
-    const e = this.editing!;
-    const all = this.queues.state === 'ok' ? this.queues.value.queues.map((q) => q.id) : [...e.queues.keys()];
-    const rows = all.map((id) => {
-      const box = h('input', { type: 'checkbox', checked: e.queues.has(id), attrs: { 'data-queue': id } });
-      const tier = h('input', { type: 'number', min: '1', max: '100', value: String(e.queues.get(id) ?? 1), class: 'tier', attrs: { 'aria-label': t('admin.tier', { n: '' }).trim() } });
-      box.addEventListener('change', () => (box.checked ? e.queues.set(id, Number(tier.value) || 1) : e.queues.delete(id)));
-      tier.addEventListener('input', () => e.queues.has(id) && e.queues.set(id, Number(tier.value) || 1));
-      return h('label', { class: 'queue-choice' }, box, ` ${id} `, tier);
-    });
-    const skills = h('input', { type: 'text', value: e.skills, attrs: { 'data-testid': 'agent-skills' } });
-    skills.addEventListener('input', () => (e.skills = skills.value));
-    return h(
-      'tr',
-      { class: 'agent-editor', attrs: { 'data-editor': e.extension } },
-      h(
-        'td',
-        { attrs: { colspan: '5' } },
-        h('div', { class: 'queue-choices' }, rows),
-        field(t('col.skills'), skills, t('admin.skills.hint')),
-        e.error ? h('p', { class: 'form-error', attrs: { role: 'alert' } }, e.error) : null,
-        h('button', { type: 'button', onclick: () => void this.saveAgent() }, t('admin.save')),
-        ' ',
-        h('button', { type: 'button', class: 'secondary', onclick: () => { this.editing = null; this.renderAgents(); } }, t('admin.cancel')),
-      ),
-    );
-  }
-
   private async saveAgent(): Promise<void> {
     const e = this.editing;
     if (!e) return;
-    const skills: Record<string, number> = {};
-    for (const part of e.skills.split(/[,،]/).map((x) => x.trim()).filter(Boolean)) {
-      const m = /^(.+?)\s+(\d+)$/.exec(part);
-      if (!m || !m[1] || !m[2]) {
-        e.error = t('admin.skills.bad', { part });
-        return this.renderAgents();
-      }
-      skills[m[1]] = Number(m[2]);
-    }
-    const queues = [...e.queues.entries()].map(([queue, tier]) => ({ queue, tier }));
-    try {
-      await api.updateAgent(this.tenant, e.extension, { skills, queues });
+    if (await saveEdit(this.tenant, e)) {
       this.editing = null;
       this.ctx.flash(t('admin.agentsaved', { agent: e.extension }), 'info');
       await this.load(() => api.agents(this.tenant), (v) => (this.agents = v), () => this.renderAgents());
-    } catch (err) {
-      e.error = errorText(err);
-      this.renderAgents();
+      return;
     }
+    this.renderAgents();
   }
 }

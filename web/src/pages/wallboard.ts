@@ -11,6 +11,7 @@
 import uPlot from 'uplot';
 import {
   type AgentLive,
+  type AgentSetup,
   type AgentStatus,
   allInteractionsSince,
   api,
@@ -25,6 +26,7 @@ import { currentLang, type Key, num, t, tDynamic } from '../i18n';
 import { errorText, phone, stateBadge } from '../format';
 import type { Page, PageContext } from '../shell';
 import { type ContactEventName, LiveStream, type StreamEvent } from '../stream';
+import { type AgentEdit, editorRow, saveEdit, startEdit } from '../agent-editor';
 import { tenantPicker } from './tenant-picker';
 
 const kThresholdKey = 'tamas.wallboard.max-wait';
@@ -48,6 +50,8 @@ export class WallboardPage implements Page {
   private setup = new Map<string, QueueSetup>();
   private agents = new Map<string, AgentRow>();
   private names = new Map<string, string>();
+  private setups = new Map<string, AgentSetup>();
+  private editing: AgentEdit | null = null;
   private contacts = new Map<string, ContactRow>();
   private reasons = new Set(kBreakReasons);
   private perMinute = new Map<number, number>();
@@ -174,6 +178,7 @@ export class WallboardPage implements Page {
       this.setup = new Map(setup.queues.map((q) => [q.id, q]));
       if (setup.break_reasons.length > 0) this.reasons = new Set(setup.break_reasons);
       this.names = new Map(agents.filter((a) => a.name).map((a) => [a.extension, a.name ?? '']));
+      this.setups = new Map(agents.map((a) => [a.extension, a]));
       this.renderQueues();
       this.renderAgents();
     } catch {
@@ -232,6 +237,18 @@ export class WallboardPage implements Page {
       this.renderContacts();
       this.renderAgents();
     }
+  }
+
+  private async saveAgent(): Promise<void> {
+    const e = this.editing;
+    if (!e) return;
+    if (await saveEdit(this.tenant, e)) {
+      this.editing = null;
+      this.ctx.flash(t('admin.agentsaved', { agent: e.extension }), 'info');
+      await this.loadSetup();
+      return;
+    }
+    this.renderAgents();
   }
 
   private async setStatus(agent: string, value: string): Promise<void> {
@@ -338,7 +355,7 @@ export class WallboardPage implements Page {
         h(
           'tbody',
           null,
-          list.map((a) => {
+          list.flatMap((a) => {
             const c = this.currentContactOf(a.extension);
             const current = a.status === 'break' ? `break:${a.reason}` : a.status;
             const select = h(
@@ -352,7 +369,11 @@ export class WallboardPage implements Page {
               h('option', { value: 'logged-out', selected: current === 'logged-out' }, t('status.logged-out')),
             );
             const name = this.names.get(a.extension);
-            return h(
+            const setup = this.setups.get(a.extension);
+            const change = setup
+              ? h('button', { type: 'button', class: 'secondary small', attrs: { 'data-testid': 'change-agent' }, onclick: () => { this.editing = startEdit(setup); this.renderAgents(); } }, t('admin.edit'))
+              : null;
+            const row = h(
               'tr',
               { attrs: { 'data-agent': a.extension, 'data-state': a.state, 'data-status': a.status } },
               h('th', { scope: 'row' }, phone(a.extension), name ? h('span', { class: 'name' }, ` ${name}`) : null),
@@ -363,8 +384,10 @@ export class WallboardPage implements Page {
                 { attrs: { 'data-testid': 'agent-contact' } },
                 c ? [phone(c.brief.caller), h('small', { class: 'muted' }, ` ${c.brief.queue} · ${tDynamic('event', c.event)}`)] : '—',
               ),
-              h('td', null, select),
+              h('td', null, select, ' ', change),
             );
+            if (this.editing?.extension !== a.extension) return [row];
+            return [row, editorRow(this.editing, [...this.setup.keys()], 5, () => void this.saveAgent(), () => { this.editing = null; this.renderAgents(); })];
           }),
         ),
       ),
