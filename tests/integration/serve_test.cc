@@ -127,12 +127,11 @@ TEST(ServeReload, SighupAppliesAGoodFileAndRefusesABadOne) {
   with_400.replace(with_400.find(key), key.size(), key + "\n      \"400\": {flow: main}");
   std::ofstream(path) << with_400;
   server.signal(SIGHUP);
-  int st = 0;
-  for (int i = 0; i < 100 && st != 200; ++i) {  // the reload is applied asynchronously
-    Caller c;
-    st = c.call(server.port(), "400", "reload-1-" + std::to_string(i));
-    if (st == 200) c.hang_up(server.port(), "400");
-  }
+  // The reload is applied asynchronously: the core thread says when.
+  ASSERT_NE(server.wait_log({"configuration reloaded"}), "") << server.log();
+  Caller reloaded;
+  const int st = reloaded.call(server.port(), "400", "reload-1");
+  if (st == 200) reloaded.hang_up(server.port(), "400");
   EXPECT_EQ(st, 200) << server.log();
 
   std::ofstream(path) << "tenants: [ this is not: valid yaml";

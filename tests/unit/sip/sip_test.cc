@@ -3,6 +3,9 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -298,6 +301,11 @@ TEST(Stack, InfoDigitsReachTheListener) {
   EXPECT_EQ(peer.final_status("info-1", "INFO"), 200);
   auto calls = r->listener.calls();
   ASSERT_EQ(calls.size(), 1u);
+  // The INFO is answered before the digit reaches the listener (on the SIP thread): wait for it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (r->listener.digits_of(calls[0].leg) != "7#" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   EXPECT_EQ(r->listener.digits_of(calls[0].leg), "7#");
 }
 
