@@ -175,6 +175,7 @@ Response interactions(const ApiContext& ctx, const Request& req) {
                    {"talk_seconds", to_seconds(r.talk)},
                    {"transfers", r.transfers},
                    {"hold_seconds", to_seconds(r.hold)},
+                   {"hold_count", r.hold_count},
                    {"disposition", r.disposition},
                    {"wrapup_notes", r.wrapup_notes},
                    {"wrapped_up_by", r.wrapped_up_by}});
