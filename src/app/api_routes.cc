@@ -727,7 +727,7 @@ Response today(const ApiContext& ctx, const Request& req) {
   uint64_t answered = 0, missed = 0;
   Duration talk{}, hold{};
   for (const store::InteractionRecord& r : *rows) {
-    if (r.talk > Duration{}) {
+    if (r.result == "answered" || r.talk > Duration{}) {  // taken (a short call may round to 0)
       answered++;
       talk += r.talk;
       hold += r.hold;
