@@ -1142,8 +1142,9 @@ class Parser {
 
   // Wrap-up codes: 1 to 100 characters on one line, each once, at most 50.
   std::vector<std::string> dispositions(const YAML::Node& node, const std::string& path) {
-    if (!node.IsSequence() || node.size() == 0 || node.size() > 50) {
-      fail(node, path, "expected a list of 1 to 50 disposition codes, got " + describe(node));
+    // An empty list: no codes (the agent writes notes only), as when the key is left out.
+    if (!node.IsSequence() || node.size() > 50) {
+      fail(node, path, "expected a list of up to 50 disposition codes, got " + describe(node));
     }
     std::vector<std::string> out;
     for_each_item(node, path, "disposition codes", [&](const YAML::Node& item, const std::string& p) {
@@ -1780,6 +1781,8 @@ Result<ServerConfig> load_config_string(std::string_view yaml, std::string_view 
                                         const std::string& base_dir, const LoadOptions& options) {
   // Where an error inside an uploaded flow is reported: the flow's own name, not the file's.
   std::vector<std::pair<std::string, std::string>> flow_paths;  // path prefix, display
+  // An uploaded queue's place in its tenant's list, and the name that stands for it in messages.
+  std::vector<std::pair<std::string, std::string>> queue_paths;  // queues[N], queues.ID
   std::string_view where = display_name;
   // The one place where yaml-cpp's exceptions and the parser's ParseError become a Status.
   try {
@@ -1797,25 +1800,64 @@ Result<ServerConfig> load_config_string(std::string_view yaml, std::string_view 
                                tenant + "', which the configuration does not have");
         }
         YAML::Node t = tenants[*index];
+        const std::string tenant_path = "tenants[" + std::to_string(*index) + "].";
         for (const auto& [name, text] : texts) {
           where = text.display;
           YAML::Node node = YAML::Load(text.yaml);
           where = display_name;
+          if (kind == "queues") {
+            // Queues are a list keyed by id: the upload's keys replace the file's queue's, one by
+            // one (or the upload is a new queue). Errors name the queue as queues.ID.
+            const std::string at = tenant_path + "queues." + name;
+            if (!node.IsMap()) {
+              throw ParseError{line_of(node), at, "expected a map of queue settings, got " +
+                                                      describe(node)};
+            }
+            if (const YAML::Node id = node["id"];
+                id && !(id.IsScalar() && id.Scalar() == name)) {
+              throw ParseError{line_of(id), at + ".id", "the queue's id is its name, '" + name + "'"};
+            }
+            if (!t["queues"]) t["queues"] = YAML::Node(YAML::NodeType::Sequence);
+            YAML::Node list = t["queues"];
+            std::optional<size_t> at_index;
+            for (size_t i = 0; list.IsSequence() && i < list.size(); ++i) {
+              const YAML::Node id = list[i].IsMap() ? list[i]["id"] : YAML::Node();
+              if (id && id.IsScalar() && id.Scalar() == name) at_index = i;
+            }
+            if (!list.IsSequence()) continue;  // the parser reports the file's own error
+            if (at_index) {
+              YAML::Node q = list[*at_index];
+              for (const auto& kv : node) q[kv.first.Scalar()] = kv.second;
+            } else {
+              YAML::Node q = node;
+              q["id"] = name;
+              at_index = list.size();
+              list.push_back(q);
+            }
+            queue_paths.emplace_back(tenant_path + "queues[" + std::to_string(*at_index) + "]", at);
+            flow_paths.emplace_back(at, text.display);
+            continue;
+          }
           if (!t[kind]) t[kind] = YAML::Node(YAML::NodeType::Map);
           t[kind][name] = node;
-          flow_paths.emplace_back("tenants[" + std::to_string(*index) + "]." + kind + "." + name,
-                                  text.display);
+          flow_paths.emplace_back(tenant_path + kind + "." + name, text.display);
         }
       }
     }
     Parser parser{std::string(display_name), base_dir, options};
     return parser.parse(root);
   } catch (const ParseError& e) {
+    std::string path = e.path;
+    for (const auto& [index_path, named] : queue_paths) {
+      if (path == index_path || path.rfind(index_path + ".", 0) == 0) {
+        path = named + path.substr(index_path.size());
+      }
+    }
     std::string_view file = display_name;
     for (const auto& [prefix, display] : flow_paths) {
-      if (e.path == prefix || e.path.rfind(prefix + ".", 0) == 0) file = display;
+      if (path == prefix || path.rfind(prefix + ".", 0) == 0) file = display;
     }
-    return Status::error(located(file, e.line, e.path + ": " + e.message));
+    return Status::error(located(file, e.line, path + ": " + e.message));
   } catch (const YAML::Exception& e) {
     if (where != display_name) {
       return Status::error(located(where, e.mark.is_null() ? 0 : e.mark.line + 1,

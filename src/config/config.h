@@ -274,8 +274,10 @@ struct LoadOptions {
 };
 
 // The sections of a tenant that the API may upload entries of: flows, business-hours calendars,
-// numbers (a number's route: a flow name, or {flow, language}).
-inline constexpr std::string_view kUploadKinds[] = {"flows", "calendars", "numbers"};
+// numbers (a number's route: a flow name, or {flow, language}) and queues (a map of a queue's
+// settings: each key replaces that of the file's queue of that id, or the upload is a new queue;
+// errors name it as tenants[N].queues.ID).
+inline constexpr std::string_view kUploadKinds[] = {"flows", "calendars", "numbers", "queues"};
 // Where the uploads of `kind` are kept (<data_dir>/<kind>), and the texts found there
 // (<dir>/<tenant>/<name>.yaml); a file that cannot be read is an error.
 std::string uploads_dir(const std::string& data_dir, std::string_view kind);

@@ -380,8 +380,8 @@ TEST(ConfigAcd, QueueDispositionsScriptAndTarget) {
                        "to 100, got '0'"},
       {"dispositions: [sold, sold]",
        "acme.yaml:17: tenants[0].queues[0].dispositions[1]: disposition 'sold' given twice"},
-      {"dispositions: []", "acme.yaml:17: tenants[0].queues[0].dispositions: expected a list of 1 "
-                           "to 50 disposition codes, got a list"},
+      {"dispositions: none", "acme.yaml:17: tenants[0].queues[0].dispositions: expected a list "
+                             "of up to 50 disposition codes, got 'none'"},
       {"script: [a, b]",
        "acme.yaml:17: tenants[0].queues[0].script: expected the agent's script (text), got a "
        "list"},
@@ -916,6 +916,63 @@ TEST(ConfigFlows, UploadedFlowsReplaceAndAreCheckedInPlace) {
   EXPECT_TRUE(valid_flow_name("after-hours_2"));
   EXPECT_FALSE(valid_flow_name("../etc"));
   EXPECT_FALSE(valid_flow_name(""));
+}
+
+
+// Queues set through the API: the upload's keys replace the file's queue's one by one (the rest
+// stay), a new id is a new queue, and an error names the queue's upload, its line and the key.
+TEST(ConfigQueues, UploadedQueueSettingsReplaceTheFilesKeyByKey) {
+  LoadOptions lo = no_synthesis();
+  lo.uploads["queues"]["acme"]["sales"] = {
+      "{\"strategy\": \"linear\", \"sl_target\": 95, \"ring_timeout\": 9, \"dispositions\": []}",
+      "queue sales"};
+  lo.uploads["queues"]["acme"]["vip"] = {"strategy: round-robin\nsl_seconds: 5\n", "queue vip"};
+  auto cfg = load_config_string(kAcd, "acme.yaml", "/srv/tamas", lo);
+  ASSERT_TRUE(cfg.is_ok()) << cfg.message();
+  const TenantConfig& t = cfg->tenants[0];
+  const QueueSpec* sales = t.find_queue("sales");
+  ASSERT_NE(sales, nullptr);
+  EXPECT_EQ(sales->routing.strategy, core::Strategy::kLinear);
+  EXPECT_DOUBLE_EQ(sales->sl_target, 0.95);
+  EXPECT_EQ(sales->routing.ring_timeout, std::chrono::seconds(9)) << "a number is seconds";
+  EXPECT_TRUE(sales->dispositions.empty()) << "an empty list clears the codes";
+  EXPECT_EQ(sales->routing.wrap_up, std::chrono::seconds(20)) << "the file's key stays";
+  EXPECT_EQ(sales->escalation.size(), 4u);
+  EXPECT_EQ(sales->music, "hold");
+  const QueueSpec* vip = t.find_queue("vip");
+  ASSERT_NE(vip, nullptr) << "a new id is a new queue";
+  EXPECT_EQ(vip->routing.strategy, core::Strategy::kRoundRobin);
+  EXPECT_EQ(vip->routing.sl_threshold, std::chrono::seconds(5));
+  EXPECT_EQ(t.queues.size(), 3u);
+
+  LoadOptions bad = no_synthesis();
+  bad.uploads["queues"]["acme"]["sales"] = {"strategy: linear\nsl_target: 0\n", "queue sales"};
+  auto refused = load_config_string(kAcd, "acme.yaml", "/srv/tamas", bad);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.message().rfind("queue sales:2: tenants[0].queues.sales.sl_target: ", 0), 0u)
+      << refused.message();
+
+  LoadOptions renamed = no_synthesis();
+  renamed.uploads["queues"]["acme"]["sales"] = {"id: other\n", "queue sales"};
+  auto wrong_id = load_config_string(kAcd, "acme.yaml", "/srv/tamas", renamed);
+  ASSERT_FALSE(wrong_id.is_ok());
+  EXPECT_NE(wrong_id.message().find("tenants[0].queues.sales.id: the queue's id is its name"),
+            std::string::npos)
+      << wrong_id.message();
+
+  LoadOptions unknown_key = no_synthesis();
+  unknown_key.uploads["queues"]["acme"]["vip"] = {"strategy: linear\ncolour: red\n", "queue vip"};
+  auto stray = load_config_string(kAcd, "acme.yaml", "/srv/tamas", unknown_key);
+  ASSERT_FALSE(stray.is_ok());
+  EXPECT_EQ(stray.message().rfind("queue vip:2: tenants[0].queues.vip.colour: ", 0), 0u)
+      << stray.message();
+
+  LoadOptions list = no_synthesis();
+  list.uploads["queues"]["acme"]["sales"] = {"[1, 2]\n", "queue sales"};
+  auto not_map = load_config_string(kAcd, "acme.yaml", "/srv/tamas", list);
+  ASSERT_FALSE(not_map.is_ok());
+  EXPECT_NE(not_map.message().find("expected a map of queue settings"), std::string::npos)
+      << not_map.message();
 }
 
 }  // namespace tamas::config
