@@ -1,8 +1,11 @@
 #include "app/api_routes.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <tuple>
 #include <nlohmann/json.hpp>
 
@@ -596,6 +599,28 @@ const config::TenantConfig* tenant_config(const std::shared_ptr<const config::Se
   return nullptr;
 }
 
+// A queue's settings in the configuration's own keys (docs/configuration.md), as a PUT of
+// .../queues/{queue} takes them back: durations in seconds, the service-level target in percent.
+json queue_settings(const config::QueueSpec& q) {
+  const core::QueueConfig& r = q.routing;
+  json skills = json::object();
+  for (const auto& [skill, level] : q.skills) skills[skill] = level;
+  return {{"strategy", std::string(core::to_string(r.strategy))},
+          {"sl_seconds", to_seconds(r.sl_threshold)},
+          {"sl_target", static_cast<int>(std::lround(q.sl_target * 100))},
+          {"ring_timeout", to_seconds(r.ring_timeout)},
+          {"wrap_up", to_seconds(r.wrap_up)},
+          {"max_wait", to_seconds(r.max_wait)},
+          {"max_waiting", r.max_waiting},
+          {"max_no_answer", r.max_no_answer},
+          {"retry_after", to_seconds(r.retry_after)},
+          {"join_empty", std::string(core::to_string(r.join_empty))},
+          {"leave_empty", std::string(core::to_string(r.leave_empty))},
+          {"skills", skills},
+          {"dispositions", q.dispositions},
+          {"script", q.script}};
+}
+
 Response queues(const ApiContext& ctx, const Request& req) {
   const auto cfg = ctx.server->configuration();
   const config::TenantConfig* t = tenant_config(cfg, req.params.at("tenant"));
@@ -610,9 +635,26 @@ Response queues(const ApiContext& ctx, const Request& req) {
                    {"wrap_up_seconds", to_seconds(q.routing.wrap_up)},
                    {"ring_timeout_seconds", to_seconds(q.routing.ring_timeout)},
                    {"dispositions", q.dispositions},
-                   {"script", q.script}});
+                   {"script", q.script},
+                   {"settings", queue_settings(q)},
+                   {"customized", q.uploaded_keys},
+                   {"added", q.uploaded_only}});
   }
-  return json_ok({{"queues", out}, {"break_reasons", t->break_reasons}});
+  json strategies = json::array();
+  for (auto s : {core::Strategy::kLongestIdle, core::Strategy::kRingAll, core::Strategy::kRoundRobin,
+                 core::Strategy::kFewestContacts, core::Strategy::kLeastTalkTime,
+                 core::Strategy::kLinear, core::Strategy::kRandom, core::Strategy::kBestSkill}) {
+    strategies.push_back(std::string(core::to_string(s)));
+  }
+  json policies = json::array();
+  for (auto p : {core::EmptyPolicy::kIgnore, core::EmptyPolicy::kNoAgentsLoggedIn,
+                 core::EmptyPolicy::kNoAgentsAvailable}) {
+    policies.push_back(std::string(core::to_string(p)));
+  }
+  return json_ok({{"queues", out},
+                  {"break_reasons", t->break_reasons},
+                  {"strategies", strategies},
+                  {"empty_policies", policies}});
 }
 
 json setup_json(const server::AgentSetup& a) {
@@ -620,7 +662,13 @@ json setup_json(const server::AgentSetup& a) {
   for (const auto& [skill, level] : a.skills) skills[skill] = level;
   json memberships = json::array();
   for (const auto& [queue, tier] : a.queues) memberships.push_back({{"queue", queue}, {"tier", tier}});
-  return {{"extension", a.extension}, {"name", a.name}, {"skills", skills}, {"queues", memberships}};
+  json capacity = json::object();
+  for (const auto& [channel, n] : a.capacity) capacity[channel] = n;
+  return {{"extension", a.extension},
+          {"name", a.name},
+          {"skills", skills},
+          {"queues", memberships},
+          {"capacity", capacity}};
 }
 
 // Each agent's skills and queues as the router has them now.
@@ -640,8 +688,8 @@ Response update_agent(const ApiContext& ctx, const Request& req) {
   json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (!body.is_object()) return api::json_error(400, "the body must be a JSON object");
   for (const auto& [key, value] : body.items()) {
-    if (key != "skills" && key != "queues") {
-      return api::json_error(400, "unknown field (expected skills, queues)", key);
+    if (key != "skills" && key != "queues" && key != "capacity") {
+      return api::json_error(400, "unknown field (expected skills, queues, capacity)", key);
     }
   }
   auto setups = ctx.server->agent_setups(tenant, std::chrono::seconds(2));
@@ -654,6 +702,27 @@ Response update_agent(const ApiContext& ctx, const Request& req) {
   a.name = now_setup->name;
   a.skills = now_setup->skills;  // what is not given stays
   a.queues = now_setup->queues;
+  a.capacity = now_setup->capacity;
+  if (body.contains("capacity")) {
+    const json& c = body["capacity"];
+    if (!c.is_object()) {
+      return api::json_error(400, "expected an object of channels to contacts at once", "capacity");
+    }
+    for (const auto& [channel, n] : c.items()) {
+      auto known = std::find_if(a.capacity.begin(), a.capacity.end(),
+                                [&](const auto& have) { return have.first == channel; });
+      if (known == a.capacity.end()) {
+        return api::json_error(400, "unknown channel '" + channel +
+                                        "' (expected voice, chat, email, sms, callback)",
+                               "capacity." + channel);
+      }
+      if (!n.is_number_integer() || n.get<int64_t>() < 0 || n.get<int64_t>() > 100) {
+        return api::json_error(400, "expected a whole number of contacts from 0 to 100",
+                               "capacity." + channel);
+      }
+      known->second = static_cast<uint8_t>(n.get<int>());
+    }
+  }
   if (body.contains("skills")) {
     if (!body["skills"].is_object() || body["skills"].size() > 100) {
       return api::json_error(400, "expected an object of skill names to levels 1..10", "skills");
@@ -688,11 +757,14 @@ Response update_agent(const ApiContext& ctx, const Request& req) {
   if (Status st = ctx.server->update_agent(tenant, a, std::chrono::seconds(2)); !st) {
     const std::string& m = st.message();
     if (m.rfind("no agent", 0) == 0) return api::json_error(404, m);
-    return api::json_error(400, m, m.find("queue") != std::string::npos ? "queues" : "skills");
+    return api::json_error(400, m,
+                           m.rfind("capacity", 0) == 0                ? "capacity"
+                           : m.find("queue") != std::string::npos ? "queues"
+                                                                  : "skills");
   }
   // Kept, so that a restart keeps the change (the configuration file is not rewritten).
   if (Status kept = ctx.store->save_agent_setup({tenant, a.extension, a.skills, a.queues,
-                                                 req.principal->username, now()});
+                                                 a.capacity, req.principal->username, now()});
       !kept) {
     return api::json_error(500, "the change is in effect but could not be kept: internal error");
   }
@@ -700,6 +772,8 @@ Response update_agent(const ApiContext& ctx, const Request& req) {
   for (const auto& [queue, tier] : a.queues) detail += " " + queue + "/" + std::to_string(tier);
   detail += "; skills";
   for (const auto& [skill, level] : a.skills) detail += " " + skill + "=" + std::to_string(level);
+  detail += "; capacity";
+  for (const auto& [channel, n] : a.capacity) detail += " " + channel + "=" + std::to_string(n);
   ctx.store->save_audit({now(), tenant, req.principal->username, req.remote_address,
                          "agent.update", detail});
   return json_ok(setup_json(a));
@@ -807,6 +881,36 @@ Response flow_error(const std::string& message, const std::string& tenant_prefix
   return api::json_error(400, message);
 }
 
+// A queue that exists only by its upload cannot be removed while agents are in it or callers wait
+// in it: 409 naming them.
+std::optional<Response> queue_in_use(const ApiContext& ctx, const std::string& tenant,
+                                     const std::string& queue) {
+  const auto cfg = ctx.server->configuration();
+  const config::TenantConfig* t = tenant_config(cfg, tenant);
+  const config::QueueSpec* q = t == nullptr ? nullptr : t->find_queue(queue);
+  if (q == nullptr || !q->uploaded_only) return std::nullopt;
+  auto setups = ctx.server->agent_setups(tenant, std::chrono::seconds(2));
+  auto live = ctx.server->snapshot(tenant, std::chrono::seconds(2));
+  if (!setups || !live) return api::json_error(503, "the live view is not available now");
+  std::string members;
+  for (const server::AgentSetup& a : *setups) {
+    for (const auto& [id, tier] : a.queues) {
+      if (id == queue) members += (members.empty() ? "" : ", ") + a.extension;
+    }
+  }
+  if (!members.empty()) {
+    return api::json_error(409, "agents " + members + " are in queue '" + queue +
+                                    "': take them out of it first");
+  }
+  for (const server::QueueView& v : live->queues) {
+    if (v.id == queue && v.waiting > 0) {
+      return api::json_error(409, std::to_string(v.waiting) + " callers wait in queue '" + queue +
+                                      "'");
+    }
+  }
+  return std::nullopt;
+}
+
 // PUT: the body is the flow's YAML ({start, nodes}) or the calendar's; ?check=true only checks it.
 Response put_flow(const ApiContext& ctx, const Request& req, const std::string& kind, bool remove) {
   std::string what = kind;  // "flows" -> "flow"
@@ -820,6 +924,9 @@ Response put_flow(const ApiContext& ctx, const Request& req, const std::string& 
   std::error_code ec;
   if (remove && !std::filesystem::exists(kept_file(ctx, kind, tenant, name), ec)) {
     return api::json_error(404, "no uploaded " + what + " '" + name + "' (the file's stay there)");
+  }
+  if (remove && kind == "queues") {
+    if (auto busy = queue_in_use(ctx, tenant, name)) return *busy;
   }
   if (!remove && req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
     return api::json_error(400, "the body is the " + what + "'s YAML, as in the configuration");
@@ -975,14 +1082,17 @@ std::shared_ptr<const api::Router> build_api_routes(const ApiContext& ctx) {
          return json_ok({{"tenants", out}});
        },
        "The server's tenants (admins)"});
-  for (const std::string kind : {"flows", "calendars", "numbers"}) {
+  for (const std::string kind : {"flows", "calendars", "numbers", "queues"}) {
     const std::string what = kind == "flows"       ? "flow"
                              : kind == "calendars" ? "business-hours calendar"
+                             : kind == "queues"    ? "queue's settings"
                                                    : "number's route";
-    add({"GET", "/api/v1/tenants/{tenant}/" + kind, api::Scope::kTenant,
-         {Role::kAdmin, Role::kManager, Role::kSupervisor, Role::kAnalyst},
-         [ctx, kind](const Request& req) { return list_flows(ctx, req, kind); },
-         "The tenant's " + kind + " and whether each was uploaded through the API"});
+    if (kind != "queues") {  // the queues' list is above, open to every role
+      add({"GET", "/api/v1/tenants/{tenant}/" + kind, api::Scope::kTenant,
+           {Role::kAdmin, Role::kManager, Role::kSupervisor, Role::kAnalyst},
+           [ctx, kind](const Request& req) { return list_flows(ctx, req, kind); },
+           "The tenant's " + kind + " and whether each was uploaded through the API"});
+    }
     add({"PUT", "/api/v1/tenants/{tenant}/" + kind + "/{name}", api::Scope::kTenant,
          {Role::kAdmin, Role::kManager},
          [ctx, kind](const Request& req) { return put_flow(ctx, req, kind, /*remove=*/false); },

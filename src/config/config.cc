@@ -1783,6 +1783,9 @@ Result<ServerConfig> load_config_string(std::string_view yaml, std::string_view 
   std::vector<std::pair<std::string, std::string>> flow_paths;  // path prefix, display
   // An uploaded queue's place in its tenant's list, and the name that stands for it in messages.
   std::vector<std::pair<std::string, std::string>> queue_paths;  // queues[N], queues.ID
+  // (tenant, queue) -> the keys its upload gave, and whether the file lacks the queue.
+  std::map<std::pair<std::string, std::string>, std::pair<std::vector<std::string>, bool>>
+      uploaded_queues;
   std::string_view where = display_name;
   // The one place where yaml-cpp's exceptions and the parser's ParseError become a Status.
   try {
@@ -1825,6 +1828,11 @@ Result<ServerConfig> load_config_string(std::string_view yaml, std::string_view 
               if (id && id.IsScalar() && id.Scalar() == name) at_index = i;
             }
             if (!list.IsSequence()) continue;  // the parser reports the file's own error
+            auto& [keys, only] = uploaded_queues[{tenant, name}];
+            for (const auto& kv : node) {
+              if (kv.first.Scalar() != "id") keys.push_back(kv.first.Scalar());
+            }
+            only = !at_index;
             if (at_index) {
               YAML::Node q = list[*at_index];
               for (const auto& kv : node) q[kv.first.Scalar()] = kv.second;
@@ -1845,7 +1853,16 @@ Result<ServerConfig> load_config_string(std::string_view yaml, std::string_view 
       }
     }
     Parser parser{std::string(display_name), base_dir, options};
-    return parser.parse(root);
+    ServerConfig cfg = parser.parse(root);
+    for (TenantConfig& t : cfg.tenants) {
+      for (QueueSpec& q : t.queues) {
+        auto it = uploaded_queues.find({t.id, q.id});
+        if (it == uploaded_queues.end()) continue;
+        q.uploaded_keys = it->second.first;
+        q.uploaded_only = it->second.second;
+      }
+    }
+    return cfg;
   } catch (const ParseError& e) {
     std::string path = e.path;
     for (const auto& [index_path, named] : queue_paths) {

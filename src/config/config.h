@@ -165,6 +165,10 @@ struct QueueSpec {
   std::string script;
   // The service level aimed at: this share of calls answered within routing.sl_threshold.
   double sl_target = 0.8;
+  // Set through the API (LoadOptions::uploads "queues"): the keys an upload gave, and whether the
+  // queue exists only by its upload (the configuration file has no queue of that id).
+  std::vector<std::string> uploaded_keys;
+  bool uploaded_only = false;
 };
 
 struct AgentMembershipSpec {

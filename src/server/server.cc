@@ -213,6 +213,7 @@ struct OutFailed {
 };
 struct Reload {
   std::shared_ptr<const config::ServerConfig> config;
+  std::shared_ptr<std::promise<void>> applied;  // set once the core thread has applied it
 };
 struct Drain {};
 struct HangupAll {};
@@ -446,7 +447,10 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     std::string secret;
     for (int i = 0; i < 32; ++i) secret += static_cast<char>('a' + rd() % 26);
     for (const config::TenantConfig& t : cfg.tenants) {
-      if (tenants_.count(t.id)) continue;  // a reload keeps the runtime (and its registrations)
+      if (auto kept = tenants_.find(t.id); kept != tenants_.end()) {
+        update_queues(t, *kept->second);  // a reload keeps the runtime (and its registrations)
+        continue;
+      }
       auto rt = std::make_unique<TenantRuntime>();
       rt->id = t.id;
       sip::DigestConfig dc;
@@ -484,6 +488,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       for (const auto& [queue, tier] : k.queues) {
         if (rt.queues.count(queue)) setup.queues.emplace_back(queue, tier);
       }
+      if (!k.capacity.empty()) setup.capacity = k.capacity;  // older records kept none
       if (Status st = apply_setup(rt, setup); !st) {
         log::warn("kept agent set-up not applied", {{"tenant", t.id}, {"agent", k.extension},
                                                       {"why", st.message()}});
@@ -492,31 +497,45 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     return Status::ok();
   }
 
+  // A queue of the configuration as the router takes it: skills and overflow queues by id (every
+  // queue it overflows into is in rt.queues already), escalation left out when `escalate` is not.
+  static core::QueueConfig router_queue(const config::QueueSpec& q, TenantRuntime& rt,
+                                        bool escalate) {
+    core::QueueConfig qc = q.routing;
+    qc.name = q.id;
+    for (const auto& [skill, level] : q.skills) {
+      qc.skills.push_back({rt.router->add_skill(skill), level});
+    }
+    qc.escalation.clear();
+    for (const config::EscalationSpec& e : escalate ? q.escalation : decltype(q.escalation){}) {
+      core::EscalationStep st;
+      st.after = e.after;
+      st.action = e.action;
+      st.amount = e.amount;
+      st.branch = e.branch;
+      if (!e.overflow_queue.empty()) {
+        auto to = rt.queues.find(e.overflow_queue);
+        if (to == rt.queues.end()) continue;  // only when adding it failed (logged)
+        st.overflow_queue = to->second;
+      }
+      qc.escalation.push_back(std::move(st));
+    }
+    return qc;
+  }
+
   static Status build_router(const config::TenantConfig& t, TenantRuntime& rt) {
     core::RouterConfig rc;
     rc.break_reasons = t.break_reasons;
     rt.router = std::make_unique<core::Router>(rc);
     core::Router& r = *rt.router;
     for (const config::QueueSpec& q : t.queues) {
-      core::QueueConfig qc = q.routing;
-      qc.name = q.id;
-      for (const auto& [skill, level] : q.skills) qc.skills.push_back({r.add_skill(skill), level});
-      auto id = r.add_queue(std::move(qc));
+      auto id = r.add_queue(router_queue(q, rt, /*escalate=*/false));
       if (!id) return id.status();
       rt.queues[q.id] = *id;
     }
     for (const config::QueueSpec& q : t.queues) {
-      std::vector<core::EscalationStep> steps;
-      for (const config::EscalationSpec& e : q.escalation) {
-        core::EscalationStep st;
-        st.after = e.after;
-        st.action = e.action;
-        st.amount = e.amount;
-        st.branch = e.branch;
-        if (!e.overflow_queue.empty()) st.overflow_queue = rt.queues.at(e.overflow_queue);
-        steps.push_back(std::move(st));
-      }
-      if (Status st = r.set_escalation(rt.queues.at(q.id), steps); !st) return st;
+      const core::QueueConfig qc = router_queue(q, rt, /*escalate=*/true);
+      if (Status st = r.set_escalation(rt.queues.at(q.id), qc.escalation); !st) return st;
     }
     for (const config::AgentSpec& a : t.agents) {
       core::AgentConfig ac;
@@ -535,8 +554,79 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       setup.name = a.name;
       setup.skills = a.skills;
       for (const auto& m : a.queues) setup.queues.emplace_back(m.queue, m.tier);
+      for (size_t c = 0; c < core::kChannelCount; ++c) {
+        setup.capacity.emplace_back(core::to_string(static_cast<core::Channel>(c)), a.capacity[c]);
+      }
     }
     return Status::ok();
+  }
+
+  // A reload's queues for a tenant that runs already: new ones are added, changed ones updated in
+  // place (the router applies the change at once: waiting callers are offered under the new
+  // settings), and one the configuration no longer has is dropped once no agent is in it and no
+  // caller waits in it (until then it keeps serving, and a warning says why).
+  void update_queues(const config::TenantConfig& t, TenantRuntime& rt) {
+    core::Router& r = *rt.router;
+    for (const config::QueueSpec& q : t.queues) {
+      if (rt.queues.count(q.id)) continue;
+      if (auto old = r.find_queue(q.id)) {  // dropped earlier, and back
+        rt.queues[q.id] = *old;
+        continue;
+      }
+      auto id = r.add_queue(router_queue(q, rt, /*escalate=*/false));
+      if (!id) {
+        log::error("queue not added", {{"tenant", t.id}, {"queue", q.id}, {"why", id.message()}});
+        continue;
+      }
+      rt.queues[q.id] = *id;
+      log::info("queue added", {{"tenant", t.id}, {"queue", q.id}});
+    }
+    const TimePoint now = wall_now();
+    core::CommandSink out;
+    for (const config::QueueSpec& q : t.queues) {
+      auto it = rt.queues.find(q.id);
+      if (it == rt.queues.end()) continue;
+      core::QueueConfig qc = router_queue(q, rt, /*escalate=*/true);
+      const core::QueueConfig* running = r.queue_config(it->second);
+      if (running != nullptr && *running == qc) continue;
+      if (Status st = r.update_queue(it->second, std::move(qc), now, out); !st) {
+        log::error("queue not changed", {{"tenant", t.id}, {"queue", q.id}, {"why", st.message()}});
+      } else {
+        log::info("queue changed", {{"tenant", t.id}, {"queue", q.id}});
+      }
+    }
+    for (auto it = rt.queues.begin(); it != rt.queues.end();) {
+      if (t.find_queue(it->first) != nullptr) {
+        ++it;
+        continue;
+      }
+      bool used = r.queue_snapshot(it->second, now).waiting > 0;
+      for (const auto& [ext, setup] : rt.setups) {
+        for (const auto& [queue, tier] : setup.queues) used = used || queue == it->first;
+      }
+      if (used) {
+        log::warn("queue kept: agents are in it or callers wait in it",
+                  {{"tenant", t.id}, {"queue", it->first}});
+        ++it;
+      } else {
+        log::info("queue removed", {{"tenant", t.id}, {"queue", it->first}});
+        it = rt.queues.erase(it);
+      }
+    }
+    rt.queues_dirty = queues_dirty_ = true;
+    run_router_commands(rt, out);
+  }
+
+  // Carries out what the router asked for outside an event (a change of set-up): the commands,
+  // then the events they lead to.
+  void run_router_commands(TenantRuntime& rt, core::CommandSink& out) {
+    std::deque<core::Event> pending;
+    for (core::Command& c : out) std::visit([&](auto& cmd) { route_command(rt, cmd, pending); }, c);
+    while (!pending.empty()) {
+      core::Event e = std::move(pending.front());
+      pending.pop_front();
+      (void)route_event(rt, e);
+    }
   }
 
   // A one-prompt flow per feature-code answer ("you are logged in"), said by espeak-ng in the
@@ -578,7 +668,14 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       return Status::error(config->source + ": " + s.message() +
                            " (the running configuration is kept)");
     }
-    post(Reload{std::move(config)});
+    // Applied by the core thread; waited for, so that what the caller does next (an API client
+    // reading the queues back, a test's next call) meets the new configuration.
+    auto applied = std::make_shared<std::promise<void>>();
+    auto done = applied->get_future();
+    post(Reload{std::move(config), std::move(applied)});
+    if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+      log::warn("reload: the core thread has not applied it yet");
+    }
     return Status::ok();
   }
 
@@ -1487,12 +1584,13 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     media_->play(ev.call.value, ev.play_id, std::move(ev.items));
   }
   void on(Reload& ev) {
-    if (Status s = build_tenants(*ev.config); !s) log::error("reload", {{"why", s.message()}});
     {
       std::lock_guard<std::mutex> lock(mu_);
       config_ = ev.config;
     }
+    if (Status s = build_tenants(*ev.config); !s) log::error("reload", {{"why", s.message()}});
     log::info("configuration reloaded", {{"source", ev.config->source}});
+    if (ev.applied) ev.applied->set_value();
   }
   void on(Drain&) {
     draining_ = true;
@@ -1657,20 +1755,30 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       if (q == rt.queues.end()) return Status::error("queues: no queue '" + queue + "'");
       queues.push_back({q->second, tier});
     }
-    core::CommandSink out;
-    Status st = rt.router->update_agent(agent->second, std::move(skills), std::move(queues),
-                                        wall_now(), out);
-    if (!st) return st;
-    rt.setups[a.extension].skills = a.skills;
-    rt.setups[a.extension].queues = a.queues;
-    rt.queues_dirty = queues_dirty_ = true;
-    std::deque<core::Event> pending;
-    for (core::Command& c : out) std::visit([&](auto& cmd) { route_command(rt, cmd, pending); }, c);
-    while (!pending.empty()) {
-      core::Event e = std::move(pending.front());
-      pending.pop_front();
-      (void)route_event(rt, e);
+    AgentSetup& kept = rt.setups[a.extension];
+    std::array<uint8_t, core::kChannelCount> capacity{};
+    for (const auto& [channel, n] : kept.capacity) {
+      if (auto c = core::channel_from_string(channel)) capacity[static_cast<size_t>(*c)] = n;
     }
+    for (const auto& [channel, n] : a.capacity) {
+      auto c = core::channel_from_string(channel);
+      if (!c) return Status::error("capacity: no channel '" + channel + "'");
+      if (n > 100) return Status::error("capacity: " + channel + " is more than 100");
+      capacity[static_cast<size_t>(*c)] = n;
+    }
+    const TimePoint now = wall_now();
+    core::CommandSink out;
+    Status st = rt.router->update_agent(agent->second, std::move(skills), std::move(queues), now, out);
+    if (!st) return st;
+    if (Status cap = rt.router->set_capacity(agent->second, capacity, now, out); !cap) return cap;
+    kept.skills = a.skills;
+    kept.queues = a.queues;
+    kept.capacity.clear();
+    for (size_t c = 0; c < core::kChannelCount; ++c) {
+      kept.capacity.emplace_back(core::to_string(static_cast<core::Channel>(c)), capacity[c]);
+    }
+    rt.queues_dirty = queues_dirty_ = true;
+    run_router_commands(rt, out);
     return Status::ok();
   }
 

@@ -83,11 +83,13 @@ struct ContactAnswer {
   ContactView contact;  // the contact after the action
 };
 
-// An agent's routing set-up: skills (name, level 1..10) and queues (id, tier from 1).
+// An agent's routing set-up: skills (name, level 1..10), queues (id, tier from 1) and capacity
+// (channel name: voice, chat, email, sms, callback; contacts of it at once, 0..100; every channel).
 struct AgentSetup {
   std::string extension, name;
   std::vector<std::pair<std::string, uint8_t>> skills;
   std::vector<std::pair<std::string, uint8_t>> queues;
+  std::vector<std::pair<std::string, uint8_t>> capacity;
 };
 
 class Server {

@@ -1,6 +1,7 @@
 // The SQLite Store: see store.h. SQLite is included only in this folder.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <variant>
 
 #include "store/store.h"
@@ -426,7 +428,8 @@ class SqliteStore final : public Store {
     auto item = prepare(db, "INSERT INTO agent_setup_items VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     if (!item) return fail("prepare");
     int seq = 0;
-    for (const auto& [kind, list] : {std::pair{"skill", &a.skills}, std::pair{"queue", &a.queues}}) {
+    for (const auto& [kind, list] : {std::pair{"skill", &a.skills}, std::pair{"queue", &a.queues},
+                                      std::pair{"capacity", &a.capacity}}) {
       for (const auto& [name, value] : *list) {
         sqlite3_reset(item->get());
         bind(item->get(), 1, a.tenant);
@@ -464,7 +467,10 @@ class SqliteStore final : public Store {
         out.push_back(std::move(a));
       }
       if (sqlite3_column_type(s, 3) == SQLITE_NULL) continue;  // no skills and no queues
-      auto& list = column(s, 3) == "skill" ? out.back().skills : out.back().queues;
+      const std::string kind = column(s, 3);
+      auto& list = kind == "skill"      ? out.back().skills
+                   : kind == "capacity" ? out.back().capacity
+                                        : out.back().queues;
       list.emplace_back(column(s, 4), static_cast<uint8_t>(sqlite3_column_int(s, 5)));
     }
     if (rc != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(db));
@@ -624,28 +630,44 @@ class SqliteStore final : public Store {
       out.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(reader_.get()));
-    auto vars = prepare(reader_.get(),
-                        "SELECT name, value FROM interaction_variables WHERE interaction_id = ?1");
-    if (!vars) return vars.status();
-    auto events = prepare(reader_.get(),
-                          "SELECT at, event, detail FROM interaction_events WHERE "
-                          "interaction_id = ?1 ORDER BY seq");
-    if (!events) return events.status();
-    for (InteractionRecord& r : out) {
-      sqlite3_reset(vars->get());
-      bind(vars->get(), 1, r.id);
-      while (sqlite3_step(vars->get()) == SQLITE_ROW) {
-        r.variables[column(vars->get(), 0)] = column(vars->get(), 1);
+    // The page's variables and timelines: one query each per chunk of records (an IN list the
+    // primary keys answer), not two per record.
+    std::unordered_map<std::string_view, InteractionRecord*> by_id;
+    for (InteractionRecord& r : out) by_id.emplace(r.id, &r);
+    constexpr size_t kChunk = 500;  // well under SQLite's limit on bound parameters
+    for (size_t from = 0; from < out.size(); from += kChunk) {
+      const size_t n = std::min(kChunk, out.size() - from);
+      std::string in = "(";
+      for (size_t i = 0; i < n; ++i) in += (i == 0 ? "?" : ",?") + std::to_string(i + 1);
+      in += ")";
+      auto vars = prepare(reader_.get(), ("SELECT interaction_id, name, value FROM "
+                                          "interaction_variables WHERE interaction_id IN " + in)
+                                             .c_str());
+      if (!vars) return vars.status();
+      auto events = prepare(reader_.get(),
+                            ("SELECT interaction_id, at, event, detail FROM interaction_events "
+                             "WHERE interaction_id IN " + in + " ORDER BY interaction_id, seq")
+                                .c_str());
+      if (!events) return events.status();
+      for (size_t i = 0; i < n; ++i) {
+        bind(vars->get(), static_cast<int>(i + 1), out[from + i].id);
+        bind(events->get(), static_cast<int>(i + 1), out[from + i].id);
       }
-      sqlite3_reset(events->get());
-      bind(events->get(), 1, r.id);
-      while (sqlite3_step(events->get()) == SQLITE_ROW) {
+      while ((rc = sqlite3_step(vars->get())) == SQLITE_ROW) {
+        auto r = by_id.find(column(vars->get(), 0));
+        if (r != by_id.end()) r->second->variables[column(vars->get(), 1)] = column(vars->get(), 2);
+      }
+      if (rc != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(reader_.get()));
+      while ((rc = sqlite3_step(events->get())) == SQLITE_ROW) {
+        auto r = by_id.find(column(events->get(), 0));
+        if (r == by_id.end()) continue;
         InteractionRecord::TimelineEvent e;
-        if (auto t = parse_time(column(events->get(), 0))) e.at = *t;
-        e.event = column(events->get(), 1);
-        e.detail = column(events->get(), 2);
-        r.timeline.push_back(std::move(e));
+        if (auto t = parse_time(column(events->get(), 1))) e.at = *t;
+        e.event = column(events->get(), 2);
+        e.detail = column(events->get(), 3);
+        r->second->timeline.push_back(std::move(e));
       }
+      if (rc != SQLITE_DONE) return Status::error(path_ + ": " + sqlite3_errmsg(reader_.get()));
     }
     return out;
   }

@@ -69,6 +69,8 @@ struct AgentSetupRecord {
   std::string tenant, extension;
   std::vector<std::pair<std::string, uint8_t>> skills;  // name, level
   std::vector<std::pair<std::string, uint8_t>> queues;  // queue id, tier
+  // Contacts of a channel at once (voice, chat, ...); empty when never changed (older records).
+  std::vector<std::pair<std::string, uint8_t>> capacity;  // channel, contacts
   std::string updated_by;
   TimePoint updated_at;
 };

@@ -718,8 +718,8 @@ TEST_F(ApiTest, SupervisorsChangeAnAgentsQueuesLive) {
   phone.decline(*offer);
 }
 
-// A change to an agent's queues is kept: the same center restarted still has it.
-TEST(ApiRestart, AnAgentsChangedQueuesSurviveARestart) {
+// A change to an agent's queues and capacity is kept: the same center restarted still has it.
+TEST(ApiRestart, AnAgentsChangedQueuesAndCapacitySurviveARestart) {
   if (!std::filesystem::exists("/usr/bin/espeak-ng")) GTEST_SKIP() << "espeak-ng is missing";
   const auto dir = std::filesystem::temp_directory_path() /
                    ("tamas-restart-" + std::to_string(::getpid()));
@@ -734,30 +734,31 @@ TEST(ApiRestart, AnAgentsChangedQueuesSurviveARestart) {
                           R"({"tenant": "acme", "username": "sara", "password": "sara-password"})");
     return nlohmann::json::parse(r.body, nullptr, false).value("token", "");
   };
-  auto queues_of = [](uint16_t port, const std::string& token, const std::string& ext) {
+  auto setup_of = [](uint16_t port, const std::string& token, const std::string& ext) {
     auto r = http_request(port, "GET", "/api/v1/tenants/acme/agents", "",
                           {{"Authorization", "Bearer " + token}});
     const auto all = nlohmann::json::parse(r.body, nullptr, false);
-    nlohmann::json queues;
+    nlohmann::json setup;
     for (const auto& a : all.value("agents", nlohmann::json::array())) {
-      if (a["extension"] == ext) queues = a["queues"];
+      if (a["extension"] == ext) setup = a;
     }
-    return queues;
+    return setup;
   };
   {
     test::ServeProcess first(kConfig, dir);
     ASSERT_TRUE(first.ready()) << first.log();
     const std::string token = sign_in(first.http_port());
     HttpResponse put = http_request(first.http_port(), "PUT", "/api/v1/tenants/acme/agents/1002",
-                                    R"({"queues": [{"queue": "strict", "tier": 2}]})",
+                                    R"({"queues": [{"queue": "strict", "tier": 2}], "capacity": {"chat": 3}})",
                                     {{"Authorization", "Bearer " + token}});
     ASSERT_EQ(put.status, 200) << put.body;
   }
   test::ServeProcess second(kConfig, dir);
   ASSERT_TRUE(second.ready()) << second.log();
-  EXPECT_EQ(queues_of(second.http_port(), sign_in(second.http_port()), "1002"),
-            nlohmann::json::parse(R"([{"queue": "strict", "tier": 2}])"))
+  const auto kept = setup_of(second.http_port(), sign_in(second.http_port()), "1002");
+  EXPECT_EQ(kept["queues"], nlohmann::json::parse(R"([{"queue": "strict", "tier": 2}])"))
       << second.log();
+  EXPECT_EQ(kept["capacity"]["chat"], 3) << kept.dump(2);
   std::filesystem::remove_all(dir);
 }
 
@@ -843,6 +844,107 @@ TEST_F(ApiTest, FlowsAreUploadedCheckedAndApplied) {
   ASSERT_NE(server_.wait_log({"queued", "queue=linear"}, std::chrono::seconds(10), 2), "")
       << server_.log();
   EXPECT_EQ(third.hang_up(server_.port(), "105"), 200);
+}
+
+// A manager changes a queue's settings through the API: checked (errors name the key and the line
+// of the body), kept under the data folder, and in effect at once — a caller waiting for a skill
+// no agent has is offered as soon as the queue no longer asks for it. A queue made through the API
+// is removed only once no agent is in it.
+TEST_F(ApiTest, QueuesAreChangedLiveKeptAndRemoved) {
+  add_user("acme", "boss", "manager");
+  add_user("acme", "sara", "supervisor");
+  const std::string boss = token("acme", "boss");
+  auto call_as = [&](const std::string& method, const std::string& target, const std::string& body,
+                     const std::string& who) {
+    return http_request(server_.http_port(), method, target, body,
+                        {{"Authorization", "Bearer " + who}});
+  };
+  auto queue_of = [&](const std::string& id) {
+    const auto all = nlohmann::json::parse(get("/api/v1/tenants/acme/queues", boss).body);
+    for (const auto& q : all["queues"]) {
+      if (q["id"] == id) return q;
+    }
+    return nlohmann::json();
+  };
+  const std::string linear = "/api/v1/tenants/acme/queues/linear";
+
+  HttpResponse bad = call_as("PUT", linear, "{\"strategy\": \"linear\",\n \"sl_target\": 0}", boss);
+  ASSERT_EQ(bad.status, 400) << bad.body;
+  auto why = nlohmann::json::parse(bad.body);
+  EXPECT_EQ(why["field"], "sl_target") << bad.body;
+  EXPECT_EQ(why["line"], 2) << bad.body;
+  HttpResponse strategy = call_as("PUT", linear, R"({"strategy": "fastest"})", boss);
+  ASSERT_EQ(strategy.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(strategy.body)["field"], "strategy");
+  EXPECT_EQ(call_as("PUT", linear, R"({"sl_target": 90})", token("acme", "sara")).status, 403)
+      << "supervisors do not change queues";
+  EXPECT_EQ(call_as("PUT", "/api/v1/tenants/acme/queues/Bad.Name", "{}", boss).status, 400);
+  EXPECT_EQ(queue_of("linear")["customized"], nlohmann::json::array()) << "nothing kept yet";
+
+  // The linear queue asks for Farsi, which no agent has: a caller waits although 1002 is free.
+  ASSERT_EQ(call_as("PUT", linear, R"({"skills": {"farsi": 5}, "sl_target": 95})", boss).status, 200);
+  EXPECT_TRUE(std::filesystem::exists(server_.data_dir() / "queues" / "acme" / "linear.yaml"));
+  const auto changed = queue_of("linear");
+  EXPECT_EQ(changed["settings"]["sl_target"], 95) << changed.dump(2);
+  EXPECT_EQ(changed["settings"]["skills"], nlohmann::json::parse(R"({"farsi": 5})"));
+  EXPECT_EQ(changed["settings"]["strategy"], "linear") << "the file's keys stay";
+  EXPECT_EQ(changed["customized"], nlohmann::json::parse(R"(["skills", "sl_target"])"));
+  EXPECT_EQ(changed["added"], false);
+  add_user("acme", "1002", "agent");
+  test::AgentPhone phone(server_.port(), "acme.test");
+  ASSERT_EQ(phone.register_as("1002", "acme1002"), 200);
+  ASSERT_EQ(phone.dial("*11"), 200);
+  test::Caller caller;
+  ASSERT_EQ(caller.call(server_.port(), "103", "queue-settings-1"), 200);
+  ASSERT_NE(server_.wait_log({"queued", "queue=linear"}), "") << server_.log();
+  auto live = nlohmann::json::parse(get("/api/v1/tenants/acme/live", boss).body);
+  for (const auto& q : live["queues"]) {
+    if (q["id"] == "linear") {
+      EXPECT_EQ(q["waiting"], 1) << "not offered: no agent speaks Farsi";
+    }
+  }
+
+  // The skill is no longer asked for: the waiting caller is offered to 1002 at once.
+  ASSERT_EQ(call_as("PUT", linear, R"({"sl_target": 95})", boss).status, 200);
+  auto offer = phone.await_invite(5s);
+  ASSERT_TRUE(offer.has_value()) << "offered at once\n" << server_.log();
+  EXPECT_NE(offer->find("X-Tamas-Queue: linear"), std::string::npos) << *offer;
+  EXPECT_EQ(queue_of("linear")["settings"]["skills"], nlohmann::json::object());
+  phone.decline(*offer);
+  EXPECT_EQ(caller.hang_up(server_.port(), "103"), 200);
+  ASSERT_EQ(call_as("DELETE", linear, "", boss).status, 200);
+  EXPECT_EQ(queue_of("linear")["settings"]["sl_target"], 80) << "the file's again";
+  EXPECT_EQ(call_as("DELETE", linear, "", boss).status, 404);
+
+  // A new queue; an agent put in it keeps it from being removed.
+  const std::string vip = "/api/v1/tenants/acme/queues/vip";
+  ASSERT_EQ(call_as("PUT", vip, "strategy: round-robin\nring_timeout: 4\n", boss).status, 200);
+  EXPECT_EQ(queue_of("vip")["added"], true);
+  EXPECT_EQ(queue_of("vip")["settings"]["ring_timeout"], 4);
+  const std::string agent = "/api/v1/tenants/acme/agents/1002";
+  ASSERT_EQ(call_as("PUT", agent, R"({"queues": [{"queue": "vip"}]})", boss).status, 200);
+  HttpResponse busy = call_as("DELETE", vip, "", boss);
+  EXPECT_EQ(busy.status, 409) << busy.body;
+  EXPECT_NE(busy.body.find("1002"), std::string::npos) << busy.body;
+  ASSERT_EQ(call_as("PUT", agent, R"({"queues": [{"queue": "linear"}]})", boss).status, 200);
+  ASSERT_EQ(call_as("DELETE", vip, "", boss).status, 200);
+  EXPECT_TRUE(queue_of("vip").is_null());
+  auto live_after = nlohmann::json::parse(get("/api/v1/tenants/acme/live", boss).body);
+  for (const auto& q : live_after["queues"]) EXPECT_NE(q["id"], "vip") << "dropped from the router's view";
+
+  // An agent's capacity per channel.
+  HttpResponse fax = call_as("PUT", agent, R"({"capacity": {"fax": 1}})", boss);
+  EXPECT_EQ(fax.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(fax.body)["field"], "capacity.fax");
+  EXPECT_EQ(call_as("PUT", agent, R"({"capacity": {"chat": 101}})", boss).status, 400);
+  ASSERT_EQ(call_as("PUT", agent, R"({"capacity": {"chat": 4}})", boss).status, 200);
+  auto agents = nlohmann::json::parse(get("/api/v1/tenants/acme/agents", boss).body);
+  for (const auto& a : agents["agents"]) {
+    if (a["extension"] == "1002") {
+      EXPECT_EQ(a["capacity"], nlohmann::json::parse(
+                                   R"({"voice": 1, "chat": 4, "email": 1, "sms": 2, "callback": 1})"));
+    }
+  }
 }
 
 // A CRM's endpoint: accepts connections on 127.0.0.1, keeps each request (head and body) and

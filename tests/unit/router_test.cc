@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
@@ -57,6 +58,16 @@ class RouterTest : public ::testing::Test {
   Status update(AgentId a, std::vector<QueueMembership> queues,
                 std::vector<std::pair<SkillId, uint8_t>> skills = {}) {
     return r_.update_agent(a, std::move(skills), std::move(queues), now_, out_);
+  }
+  // A supervisor's (or a reload's) live change of a queue's settings at the current time.
+  Status reconfigure(QueueId q, QueueConfig cfg) {
+    return r_.update_queue(q, std::move(cfg), now_, out_);
+  }
+  // The queue's settings as the router holds them, to change one field.
+  QueueConfig config_of(QueueId q) {
+    const QueueConfig* cfg = r_.queue_config(q);
+    EXPECT_NE(cfg, nullptr);
+    return cfg == nullptr ? QueueConfig{} : *cfg;
   }
   TaskId arrive(QueueId q, int priority = 0, std::vector<SkillRequirement> skills = {},
                 Channel ch = Channel::kVoice) {
@@ -1493,8 +1504,563 @@ TEST_F(RouterTest, UpdateAgentWhileLoggedOutCountsNowhereUntilLogin) {
   EXPECT_EQ(r_.queue_snapshot(q, now_).agents_logged_in, 0u) << "no underflow";
 }
 
+// ---- live changes to a queue's settings and an agent's capacity ----
+
+TEST_F(RouterTest, QueueConfigIsReadBackAndComparesFieldByField) {
+  SkillId fa = r_.add_skill("fa");
+  QueueConfig qc;
+  qc.name = "q";
+  qc.skills = {{fa, 3}};
+  qc.escalation = {{30s, EscalationStep::Action::kNextTier, 1, {}, ""}};
+  QueueId q = queue(qc);
+  EXPECT_EQ(r_.queue_config(QueueId{9}), nullptr);
+  ASSERT_NE(r_.queue_config(q), nullptr);
+  EXPECT_TRUE(*r_.queue_config(q) == qc);
+
+  QueueConfig other = qc;
+  other.skills[0].min_level = 4;
+  EXPECT_FALSE(other == qc) << "a skill's level";
+  other = qc;
+  other.escalation[0].after = 31s;
+  EXPECT_FALSE(other == qc) << "an escalation step's time";
+  other = qc;
+  other.escalation[0].branch = "vm";
+  EXPECT_FALSE(other == qc) << "an escalation step's branch";
+  other = qc;
+  other.default_handle_time = 1s;
+  EXPECT_FALSE(other == qc) << "the last field";
+
+  other = qc;
+  other.ring_timeout = 7s;
+  ASSERT_TRUE(reconfigure(q, other).is_ok());
+  EXPECT_TRUE(*r_.queue_config(q) == other);
+  EXPECT_FALSE(*r_.queue_config(q) == qc);
+  EXPECT_TRUE(out_.empty()) << "nothing waits, nobody is logged in";
+}
+
+TEST_F(RouterTest, UpdateQueueStrategyReordersWhoIsOfferedNext) {
+  QueueId q = queue("q", Strategy::kLinear);
+  AgentId a = agent("a", {{q, 1}});
+  AgentId b = agent("b", {{q, 1}});
+  AgentId c = agent("c", {{q, 1}});
+  login(c);
+  wait(1s);
+  login(b);
+  wait(1s);
+  login(a);
+  TaskId t1 = arrive(q);
+  EXPECT_EQ(offered_one(t1), a) << "first in the linear list";
+  send(TaskAbandoned{t1});
+
+  QueueConfig cfg = config_of(q);
+  cfg.strategy = Strategy::kLongestIdle;
+  ASSERT_TRUE(reconfigure(q, cfg).is_ok());
+  EXPECT_TRUE(take<OfferTask>().empty()) << "nothing waits";
+  TaskId t2 = arrive(q);
+  EXPECT_EQ(offered_one(t2), c) << "idle the longest";
+  send(TaskAbandoned{t2});
+
+  cfg.strategy = Strategy::kLinear;
+  ASSERT_TRUE(reconfigure(q, cfg).is_ok());
+  TaskId t3 = arrive(q);
+  EXPECT_EQ(offered_one(t3), a) << "the linear list was kept meanwhile";
+  EXPECT_EQ(r_.queue_snapshot(q, now_).totals.offered, 3u) << "statistics are kept";
+}
+
+TEST_F(RouterTest, UpdateQueueToBestSkillRanksByTheNewFirstSkill) {
+  SkillId fa = r_.add_skill("fa");
+  SkillId en = r_.add_skill("en");
+  QueueId q = queue("q");
+  AgentId lo = agent("lo", {{q, 1}}, {{fa, 2}, {en, 9}});
+  AgentId hi = agent("hi", {{q, 1}}, {{fa, 9}, {en, 1}});
+  login(lo);
+  wait(1s);
+  login(hi);
+  QueueConfig cfg = config_of(q);
+  cfg.strategy = Strategy::kBestSkill;
+  cfg.skills = {{fa, 1}};
+  ASSERT_TRUE(reconfigure(q, cfg).is_ok());
+  TaskId t1 = arrive(q);
+  EXPECT_EQ(offered_one(t1), hi) << "fa 9 beats fa 2, though lo has been idle longer";
+  send(TaskAbandoned{t1});
+  cfg.skills = {{en, 1}};
+  ASSERT_TRUE(reconfigure(q, cfg).is_ok());
+  TaskId t2 = arrive(q);
+  EXPECT_EQ(offered_one(t2), lo) << "ranked by en now";
+}
+
+// Linear to ring-all while a task rings one agent: the others join the ring at once; each ring
+// ends by its own terms, and the loads and states come back to zero.
+TEST_F(RouterTest, UpdateQueueLinearToRingAllWhileRinging) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.strategy = Strategy::kLinear;
+  qc.ring_timeout = 10s;
+  qc.retry_after = 30s;
+  qc.max_no_answer = 0;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  AgentId b = agent("b", {{q, 1}});
+  AgentId c = agent("c", {{q, 1}});
+  for (AgentId x : {a, b, c}) login(x);
+  TaskId t = arrive(q);
+  EXPECT_EQ(offered_one(t), a);
+  wait(2s);
+
+  QueueConfig cfg = config_of(q);
+  cfg.strategy = Strategy::kRingAll;
+  ASSERT_TRUE(reconfigure(q, cfg).is_ok());
+  EXPECT_EQ(offered(t), (std::vector<AgentId>{b, c})) << "rung at once, in this call";
+  EXPECT_TRUE(take<CancelOffer>().empty()) << "a's ring goes on";
+  for (AgentId x : {a, b, c}) {
+    auto s = r_.agent_snapshot(x, now_);
+    EXPECT_EQ(s.state, AgentState::kReserved) << describe(s);
+    EXPECT_EQ(s.load[0], 1u) << describe(s);
+  }
+  EXPECT_EQ(r_.queue_snapshot(q, now_).waiting, 1u);
+
+  wait(1s);
+  send(OfferDeclined{t, b, DeclineReason::kRejected});
+  EXPECT_TRUE(offered(t).empty()) << "b sits out its retry pause; a and c still ring";
+  wait(7s);  // a's ring, made under linear, ends at its own deadline
+  auto cancels = take<CancelOffer>();
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_EQ(cancels[0].agent, a);
+  EXPECT_EQ(cancels[0].reason, CancelReason::kRingTimeout);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).missed_in_row, 1u) << "a linear ring that rang out";
+  EXPECT_FALSE(r_.standing(t, now_).has_value()) << "c still rings";
+  wait(2s);
+  cancels = take<CancelOffer>();
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_EQ(cancels[0].agent, c);
+  EXPECT_EQ(r_.agent_snapshot(c, now_).missed_in_row, 0u) << "a ring-all ring that rang out";
+  ASSERT_TRUE(r_.standing(t, now_).has_value()) << "back to waiting with its last ring";
+  EXPECT_EQ(r_.standing(t, now_)->position, 1u);
+  for (AgentId x : {a, b, c}) {
+    auto s = r_.agent_snapshot(x, now_);
+    EXPECT_EQ(s.state, AgentState::kIdle) << describe(s);
+    EXPECT_EQ(s.load[0], 0u) << describe(s);
+  }
+
+  wait(30s);  // every retry pause is over: b's (+33 s), a's (+40 s), then c's (+42 s)
+  auto again = offered(t);
+  std::sort(again.begin(), again.end());
+  EXPECT_EQ(again, (std::vector<AgentId>{a, b, c})) << "rings everyone, as ring-all does";
+  send(OfferAccepted{t, a});
+  auto assigned = take<TaskAssigned>();
+  ASSERT_EQ(assigned.size(), 1u);
+  EXPECT_EQ(assigned[0].agent, a);
+  cancels = take<CancelOffer>();
+  ASSERT_EQ(cancels.size(), 2u);
+  for (const CancelOffer& x : cancels) EXPECT_EQ(x.reason, CancelReason::kTakenByOther);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).load[0], 1u);
+  EXPECT_EQ(r_.agent_snapshot(b, now_).load[0], 0u);
+  EXPECT_EQ(r_.agent_snapshot(c, now_).load[0], 0u);
+  EXPECT_EQ(r_.agent_snapshot(b, now_).state, AgentState::kIdle);
+  auto qs = r_.queue_snapshot(q, now_);
+  EXPECT_EQ(qs.waiting, 0u);
+  EXPECT_EQ(qs.totals.answered, 1u);
+  EXPECT_EQ(qs.agents_idle, 2u);
+}
+
+// Ring-all to longest-idle while a task rings everyone: no further offers while those rings
+// last; the ring-all rings do not count as misses when they ring out; the task then goes to one
+// agent at a time.
+TEST_F(RouterTest, UpdateQueueRingAllToLongestIdleWhileRinging) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.strategy = Strategy::kRingAll;
+  qc.ring_timeout = 10s;
+  qc.retry_after = 1s;
+  qc.max_no_answer = 0;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  AgentId b = agent("b", {{q, 1}});
+  AgentId c = agent("c", {{q, 1}});
+  AgentId d = agent("d", {{q, 1}});
+  login(a);
+  wait(1s);
+  login(b);
+  wait(1s);
+  login(c);
+  QueueConfig ring_all = config_of(q);
+  QueueConfig longest = ring_all;
+  longest.strategy = Strategy::kLongestIdle;
+
+  // Declined, then accepted after the change.
+  TaskId t1 = arrive(q);
+  EXPECT_EQ(offered(t1).size(), 3u);
+  take<AgentChanged>();
+  ASSERT_TRUE(reconfigure(q, longest).is_ok());
+  EXPECT_TRUE(out_.empty()) << "no cancel, no offer";
+  send(OfferDeclined{t1, c, DeclineReason::kRejected});
+  wait(1s);
+  EXPECT_TRUE(offered(t1).empty())
+      << "no longer ring-all: a ringing task waits in no list, so c is not rung again";
+  EXPECT_EQ(r_.agent_snapshot(c, now_).state, AgentState::kIdle);
+  login(d);
+  EXPECT_TRUE(offered(t1).empty()) << "nor is an agent who becomes free";
+  send(OfferAccepted{t1, b});
+  auto cancels = take<CancelOffer>();
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_EQ(cancels[0].agent, a);
+  EXPECT_EQ(cancels[0].reason, CancelReason::kTakenByOther);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).load[0], 0u);
+  EXPECT_EQ(r_.agent_snapshot(b, now_).load[0], 1u);
+  send(TaskCompleted{t1});
+  EXPECT_EQ(r_.agent_snapshot(b, now_).load[0], 0u);
+
+  // Rung out after the change.
+  ASSERT_TRUE(reconfigure(q, ring_all).is_ok());
+  TaskId t2 = arrive(q);
+  EXPECT_EQ(offered(t2).size(), 4u);
+  ASSERT_TRUE(reconfigure(q, longest).is_ok());
+  const uint32_t c_missed = r_.agent_snapshot(c, now_).missed_in_row;
+  wait(10s);
+  EXPECT_EQ(take<CancelOffer>().size(), 4u);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).missed_in_row, 0u) << "ring-all rings are nobody's miss";
+  EXPECT_EQ(r_.agent_snapshot(c, now_).missed_in_row, c_missed);
+  EXPECT_TRUE(offered(t2).empty()) << "everyone sits out the retry pause";
+  wait(1s);
+  EXPECT_EQ(offered_one(t2), a) << "one agent now: the longest idle";
+  wait(10s);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).missed_in_row, 1u) << "a longest-idle ring rang out";
+  EXPECT_EQ(offered_one(t2), c) << "then the next longest idle (b was busy, d logged in later)";
+  for (AgentId x : {a, b, d}) EXPECT_EQ(r_.agent_snapshot(x, now_).load[0], 0u);
+  EXPECT_EQ(r_.agent_snapshot(c, now_).load[0], 1u);
+  EXPECT_EQ(r_.queue_snapshot(q, now_).waiting, 1u);
+}
+
+TEST_F(RouterTest, UpdateQueueLoweringASkillOffersAWaitingTaskAtOnce) {
+  SkillId fa = r_.add_skill("fa");
+  QueueConfig qc;
+  qc.name = "q";
+  qc.skills = {{fa, 5}};
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}}, {{fa, 3}});
+  login(a);
+  TaskId t1 = arrive(q);
+  TaskId t2 = arrive(q, 0, {{fa, 4}});
+  EXPECT_TRUE(take<OfferTask>().empty());
+
+  QueueConfig cfg = config_of(q);
+  cfg.skills = {{fa, 3}};
+  ASSERT_TRUE(reconfigure(q, cfg).is_ok());
+  auto offers = take<OfferTask>();
+  ASSERT_EQ(offers.size(), 1u) << "appended to out by update_queue itself";
+  EXPECT_EQ(offers[0].task, t1);
+  EXPECT_EQ(offers[0].agent, a);
+  send(OfferAccepted{t1, a});
+  send(TaskCompleted{t1});
+  EXPECT_TRUE(offered(t2).empty()) << "t2's own requirement (fa 4) stays";
+  cfg.skills = {};
+  ASSERT_TRUE(reconfigure(q, cfg).is_ok());
+  EXPECT_TRUE(offered(t2).empty()) << "still its own fa 4";
+  EXPECT_EQ(r_.standing(t2, now_)->position, 1u);
+}
+
+TEST_F(RouterTest, UpdateQueueRaisingASkillStopsOffersToUnderSkilledAgents) {
+  SkillId fa = r_.add_skill("fa");
+  QueueConfig qc;
+  qc.name = "q";
+  qc.skills = {{fa, 1}};
+  qc.retry_after = 0s;  // without the change, a would be rung again right after declining
+  qc.max_no_answer = 0;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}}, {{fa, 3}});
+  AgentId b = agent("b", {{q, 1}}, {{fa, 8}});
+  login(a);
+  TaskId t1 = arrive(q);
+  EXPECT_EQ(offered_one(t1), a);
+
+  QueueConfig cfg = config_of(q);
+  cfg.skills = {{fa, 5}};
+  ASSERT_TRUE(reconfigure(q, cfg).is_ok());
+  EXPECT_TRUE(take<CancelOffer>().empty()) << "the ring in progress goes on";
+  send(OfferDeclined{t1, a, DeclineReason::kRejected});
+  EXPECT_TRUE(offered(t1).empty()) << "a (fa 3) no longer meets fa 5";
+  login(b);
+  EXPECT_EQ(offered_one(t1), b);
+  TaskId t2 = arrive(q);
+  EXPECT_TRUE(offered(t2).empty()) << "new tasks need fa 5 too";
+}
+
+TEST_F(RouterTest, UpdateQueueShorterMaxWaitMakesAnOldWaiterLeave) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.max_wait = 10min;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  TaskId old_one = arrive(q);
+  wait(3min);
+  TaskId young = arrive(q);
+  wait(1min);
+  login(a);
+  TaskId ringing = old_one;
+  EXPECT_EQ(offered_one(ringing), a);
+
+  QueueConfig cfg = config_of(q);
+  cfg.max_wait = 2min;
+  ASSERT_TRUE(reconfigure(q, cfg).is_ok());
+  auto left = take<TaskLeftQueue>();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].task, old_one);
+  EXPECT_EQ(left[0].reason, LeaveReason::kTimeout);
+  EXPECT_EQ(left[0].waited, Duration(4min));
+  auto cancels = take<CancelOffer>();
+  ASSERT_EQ(cancels.size(), 1u) << "its ring ends with it";
+  EXPECT_EQ(cancels[0].reason, CancelReason::kTaskGone);
+  EXPECT_EQ(offered_one(young), a) << "a is free again";
+  send(OfferDeclined{young, a, DeclineReason::kRejected});
+  wait(59s);
+  EXPECT_TRUE(take<TaskLeftQueue>().empty());
+  wait(1s);
+  left = take<TaskLeftQueue>();
+  ASSERT_EQ(left.size(), 1u) << "the young one leaves at the new max_wait";
+  EXPECT_EQ(left[0].task, young);
+  EXPECT_EQ(left[0].waited, Duration(2min));
+  EXPECT_EQ(r_.queue_snapshot(q, now_).totals.left, 2u);
+  EXPECT_EQ(r_.task_count(), 0u);
+}
+
+TEST_F(RouterTest, UpdateQueueEscalationGoesOnFromWhereTheTaskIs) {
+  QueueId q = queue("q");
+  AgentId backup = agent("backup", {{q, 2}});
+  login(backup);
+  TaskId t = arrive(q);
+  wait(60s);
+  QueueConfig cfg = config_of(q);
+  cfg.escalation = {{30s, EscalationStep::Action::kNextTier, 1, {}, ""},
+                    {100s, EscalationStep::Action::kNextTier, 1, {}, ""}};
+  ASSERT_TRUE(reconfigure(q, cfg).is_ok());
+  EXPECT_TRUE(offered(t).empty()) << "a step already passed is not applied afterwards";
+  TaskId fresh = arrive(q);
+  wait(29s);
+  EXPECT_TRUE(offered(fresh).empty());
+  wait(1s);
+  EXPECT_EQ(offered_one(fresh), backup) << "a task that joined after the change gets every step";
+  send(TaskAbandoned{fresh});
+  EXPECT_TRUE(offered(t).empty()) << "t has waited 90 s: its next step is at 100 s";
+  wait(10s);
+  EXPECT_EQ(offered_one(t), backup) << "the next step of the new list, at its time";
+}
+
+TEST_F(RouterTest, UpdateQueueEmptyPoliciesAndMaxWaiting) {
+  QueueId q = queue("q");
+  AgentId a = agent("a", {{q, 1}});
+  send(SetAgentStatus{a, AgentStatus::kBreak, ""});
+  TaskId t1 = arrive(q);
+  TaskId t2 = arrive(q);
+  TaskId t3 = arrive(q);
+  out_.clear();
+
+  QueueConfig cfg = config_of(q);
+  cfg.max_waiting = 1;
+  cfg.join_empty = EmptyPolicy::kNoAgentsLoggedIn;
+  ASSERT_TRUE(reconfigure(q, cfg).is_ok());
+  EXPECT_TRUE(out_.empty()) << "lowering max_waiting turns no one out";
+  EXPECT_EQ(r_.queue_snapshot(q, now_).waiting, 3u);
+  arrive(q);
+  auto rejected = take<TaskRejected>();
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0].reason, RejectReason::kQueueFull);
+
+  cfg.leave_empty = EmptyPolicy::kNoAgentsAvailable;
+  ASSERT_TRUE(reconfigure(q, cfg).is_ok());
+  auto left = take<TaskLeftQueue>();
+  ASSERT_EQ(left.size(), 3u) << "a is on break: nobody available";
+  for (const TaskLeftQueue& l : left) EXPECT_EQ(l.reason, LeaveReason::kQueueEmpty);
+  std::set<uint64_t> ids;
+  for (const TaskLeftQueue& l : left) ids.insert(l.task.value);
+  EXPECT_EQ(ids, (std::set<uint64_t>{t1.value, t2.value, t3.value}));
+  auto s = r_.queue_snapshot(q, now_);
+  EXPECT_EQ(s.waiting, 0u);
+  EXPECT_EQ(s.totals.left, 3u);
+  EXPECT_EQ(s.totals.rejected, 1u);
+
+  cfg.join_empty = EmptyPolicy::kNoAgentsAvailable;
+  cfg.leave_empty = EmptyPolicy::kIgnore;
+  ASSERT_TRUE(reconfigure(q, cfg).is_ok());
+  arrive(q);
+  rejected = take<TaskRejected>();
+  ASSERT_EQ(rejected.size(), 1u) << "join_empty applies to the next arrival";
+  EXPECT_EQ(rejected[0].reason, RejectReason::kQueueEmpty);
+}
+
+TEST_F(RouterTest, UpdateQueueTimesApplyFromTheNextOffer) {
+  QueueConfig qc;
+  qc.name = "q";
+  qc.ring_timeout = 10s;
+  QueueId q = queue(qc);
+  AgentId a = agent("a", {{q, 1}});
+  AgentId b = agent("b", {{q, 1}});
+  login(a);
+  wait(1s);
+  login(b);
+  TaskId t = arrive(q);
+  EXPECT_EQ(offered_one(t), a);
+  QueueConfig cfg = config_of(q);
+  cfg.ring_timeout = 30s;
+  cfg.wrap_up = 20s;
+  ASSERT_TRUE(reconfigure(q, cfg).is_ok());
+  wait(10s);
+  auto cancels = take<CancelOffer>();
+  ASSERT_EQ(cancels.size(), 1u) << "the deadline set before the change stays";
+  EXPECT_EQ(cancels[0].agent, a);
+  EXPECT_EQ(offered_one(t), b);
+  wait(29s);
+  EXPECT_TRUE(take<CancelOffer>().empty()) << "the new offer rings for 30 s";
+  send(OfferAccepted{t, b});
+  send(TaskCompleted{t});
+  EXPECT_EQ(r_.agent_snapshot(b, now_).state, AgentState::kWrapUp);
+  wait(19s);
+  EXPECT_EQ(r_.agent_snapshot(b, now_).state, AgentState::kWrapUp);
+  wait(1s);
+  EXPECT_EQ(r_.agent_snapshot(b, now_).state, AgentState::kIdle) << "the new wrap-up";
+}
+
+TEST_F(RouterTest, UpdateQueueRefusedChangesChangeNothing) {
+  SkillId fa = r_.add_skill("fa");
+  QueueConfig qc;
+  qc.name = "q";
+  qc.ring_timeout = 10s;
+  qc.skills = {{fa, 2}};
+  qc.max_wait = 5min;
+  QueueId q = queue(qc);
+  QueueId other = queue("other");
+  AgentId a = agent("a", {{q, 1}}, {{fa, 4}});
+  login(a);
+  TaskId ringing = arrive(q);
+  AgentId rung = offered_one(ringing);
+  TaskId waiting = arrive(q);
+  take<AgentChanged>();
+  const auto deadline = r_.next_deadline();
+  auto snapshot = [&] {
+    std::string s;
+    for (QueueId x : {q, other}) s += describe(r_.queue_snapshot(x, now_)) + "\n";
+    return s + describe(r_.agent_snapshot(a, now_));
+  };
+  const std::string before = snapshot();
+  using A = EscalationStep::Action;
+
+  // Each case: a change that would otherwise take effect (ring-all, and a max_wait the tasks have
+  // passed) with one thing wrong, and what the message must say.
+  std::vector<std::pair<QueueConfig, std::string>> cases;
+  auto refused = [&](std::string message) -> QueueConfig& {
+    QueueConfig cfg = qc;
+    cfg.max_wait = 30s;
+    cfg.strategy = Strategy::kRingAll;
+    cases.emplace_back(std::move(cfg), std::move(message));
+    return cases.back().first;
+  };
+  refused("queue 'q'.name: 'sales' differs").name = "sales";
+  refused("queue 'q'.name: '' differs").name.clear();
+  refused("queue 'q'.skills[0]: unknown skill id 7").skills = {{SkillId{7}, 3}};
+  refused("queue 'q'.skills[0]: minimum level 0 is outside 1..10").skills = {{fa, 0}};
+  refused("queue 'q'.skills[1]: minimum level 11 is outside 1..10").skills = {{fa, 1}, {fa, 11}};
+  refused("queue 'q'.escalation[0]: a queue cannot overflow into itself").escalation = {
+      {1s, A::kOverflow, 1, q, ""}};
+  refused("queue 'q'.escalation[0]: overflow queue id 9 does not exist").escalation = {
+      {1s, A::kOverflow, 1, QueueId{9}, ""}};
+  refused("queue 'q'.escalation[1]: 'amount' must be at least 1").escalation = {
+      {1s, A::kNextTier, 1, {}, ""}, {2s, A::kLowerSkill, 0, {}, ""}};
+  refused("queue 'q'.escalation[0]: 'after' is negative").escalation = {
+      {-1s, A::kNextTier, 1, {}, ""}};
+  // Later than the ring timeout: a refused change must neither fire timers nor apply any part of
+  // itself.
+  const TimePoint later = now_ + 1min;
+  for (const auto& [cfg, message] : cases) {
+    Status s = r_.update_queue(q, cfg, later, out_);
+    ASSERT_FALSE(s.is_ok()) << message;
+    EXPECT_NE(s.message().find(message), std::string::npos) << s.message();
+    EXPECT_TRUE(out_.empty()) << message;
+    EXPECT_EQ(snapshot(), before) << message;
+    EXPECT_EQ(r_.next_deadline(), deadline) << message;
+    EXPECT_TRUE(*r_.queue_config(q) == qc) << message;
+  }
+  Status s = r_.update_queue(QueueId{9}, qc, later, out_);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("unknown queue id 9"), std::string::npos) << s.message();
+  EXPECT_TRUE(out_.empty());
+
+  // Everything goes on as before.
+  send(OfferAccepted{ringing, rung});
+  EXPECT_EQ(take<TaskAssigned>().size(), 1u);
+  EXPECT_EQ(r_.standing(waiting, now_)->position, 1u);
+  EXPECT_TRUE(take<TaskLeftQueue>().empty());
+}
+
+TEST_F(RouterTest, SetCapacityRaiseOffersAtOnce) {
+  QueueId q = queue("q");
+  AgentConfig ac;
+  ac.name = "a";
+  ac.queues = {{q, 1}};
+  ac.capacity = {1, 1, 0, 0, 0};
+  AgentId a = agent(ac);
+  login(a);
+  TaskId c1 = arrive(q, 0, {}, Channel::kChat);
+  send(OfferAccepted{c1, offered_one(c1)});
+  TaskId c2 = arrive(q, 0, {}, Channel::kChat);
+  TaskId e1 = arrive(q, 0, {}, Channel::kEmail);
+  EXPECT_TRUE(take<OfferTask>().empty());
+  EXPECT_EQ(r_.agent_snapshot(a, now_).capacity, ac.capacity);
+
+  const std::array<uint8_t, kChannelCount> more = {1, 2, 0, 0, 0};
+  ASSERT_TRUE(r_.set_capacity(a, more, now_, out_).is_ok());
+  auto offers = take<OfferTask>();
+  ASSERT_EQ(offers.size(), 1u) << "appended to out by set_capacity itself";
+  EXPECT_EQ(offers[0].task, c2);
+  EXPECT_EQ(offers[0].agent, a);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).capacity, more);
+  EXPECT_EQ(r_.agent_snapshot(a, now_).load[1], 2u);
+  EXPECT_EQ(r_.standing(e1, now_)->position, 1u) << "still no email capacity";
+
+  out_.clear();
+  Status s = r_.set_capacity(AgentId{42}, more, now_, out_);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("unknown agent id 42"), std::string::npos) << s.message();
+  EXPECT_TRUE(out_.empty());
+}
+
+TEST_F(RouterTest, SetCapacityLowerDisturbsNothingInProgress) {
+  QueueId q = queue("q");
+  AgentConfig ac;
+  ac.name = "a";
+  ac.queues = {{q, 1}};
+  ac.capacity = {1, 3, 0, 0, 0};
+  AgentId a = agent(ac);
+  login(a);
+  TaskId c1 = arrive(q, 0, {}, Channel::kChat);
+  send(OfferAccepted{c1, offered_one(c1)});
+  TaskId c2 = arrive(q, 0, {}, Channel::kChat);
+  send(OfferAccepted{c2, offered_one(c2)});
+  TaskId c3 = arrive(q, 0, {}, Channel::kChat);
+  EXPECT_EQ(offered_one(c3), a);
+  out_.clear();
+
+  ASSERT_TRUE(r_.set_capacity(a, {1, 1, 0, 0, 0}, now_, out_).is_ok());
+  EXPECT_TRUE(out_.empty()) << "no cancel, no state change";
+  auto snap = r_.agent_snapshot(a, now_);
+  EXPECT_EQ(snap.load[1], 3u) << describe(snap);
+  EXPECT_EQ(snap.capacity[1], 1u);
+  send(OfferAccepted{c3, a});
+  EXPECT_EQ(take<TaskAssigned>().size(), 1u) << "the ring in progress may still be answered";
+
+  TaskId c4 = arrive(q, 0, {}, Channel::kChat);
+  EXPECT_TRUE(offered(c4).empty());
+  send(TaskCompleted{c1});
+  EXPECT_TRUE(offered(c4).empty()) << "load 2, capacity 1";
+  send(TaskCompleted{c2});
+  EXPECT_TRUE(offered(c4).empty()) << "load 1, capacity 1";
+  send(TaskCompleted{c3});
+  EXPECT_EQ(offered_one(c4), a) << "below the new capacity";
+}
+
 // live_updates: also change agents' skills and queues at random with Router::update_agent.
-void check_no_eligible_agent_idles(bool live_updates) {
+// queue_updates (with live_updates): also change queues' settings at random with
+// Router::update_queue (any strategy, ring-all included; skills; max_wait; ring timeout; wrap-up)
+// and agents' capacities with Router::set_capacity.
+void check_no_eligible_agent_idles(bool live_updates, bool queue_updates = false) {
   for (uint64_t seed : {1u, 2u, 3u, 4u, 5u}) {
     std::mt19937_64 rng(seed);
     RouterConfig rc;
@@ -1504,7 +2070,7 @@ void check_no_eligible_agent_idles(bool live_updates) {
     std::vector<SkillId> skills;
     for (int i = 0; i < kSkills; ++i) skills.push_back(r.add_skill("s" + std::to_string(i)));
     std::vector<QueueId> queues;
-    std::vector<SkillRequirement> queue_req;
+    std::vector<QueueConfig> queue_cfg;  // what the router was told, by queue
     const Strategy strategies[] = {Strategy::kLongestIdle, Strategy::kRoundRobin,
                                    Strategy::kRandom, Strategy::kLinear, Strategy::kBestSkill};
     for (int i = 0; i < kQueues; ++i) {
@@ -1515,7 +2081,7 @@ void check_no_eligible_agent_idles(bool live_updates) {
       qc.max_no_answer = 0;
       qc.wrap_up = std::chrono::seconds(rng() % 3);
       qc.skills = {{skills[i % kSkills], static_cast<uint8_t>(1 + rng() % 5)}};
-      queue_req.push_back(qc.skills[0]);
+      queue_cfg.push_back(qc);
       queues.push_back(*r.add_queue(qc));
     }
     struct AgentInfo {
@@ -1549,24 +2115,95 @@ void check_no_eligible_agent_idles(bool live_updates) {
     struct TaskInfo {
       uint32_t queue;
       Channel channel;
-      std::vector<SkillRequirement> reqs;
+      std::vector<SkillRequirement> own;   // the task's own
+      std::vector<SkillRequirement> reqs;  // its own and its queue's, as they are now
+    };
+    auto requirements = [&](uint32_t q, const std::vector<SkillRequirement>& own) {
+      std::vector<SkillRequirement> reqs = own;
+      reqs.insert(reqs.end(), queue_cfg[q].skills.begin(), queue_cfg[q].skills.end());
+      return reqs;
     };
     std::map<uint64_t, TaskInfo> waiting_or_more;
-    std::map<uint64_t, TaskInfo> every_task;  // never erased
-    std::map<uint64_t, uint32_t> ringing;     // task -> an agent it rings
+    std::map<uint64_t, TaskInfo> every_task;          // never erased
+    std::set<std::pair<uint64_t, uint32_t>> ringing;  // (task, agent): ring-all rings several
     std::map<uint64_t, std::string> history;  // task -> what happened to it, for failures
     std::set<uint64_t> connected;
+    std::vector<std::array<uint8_t, kChannelCount>> last_load(kAgents);
     TimePoint now = kEpoch;
     CommandSink out;
     uint64_t next = 0;
-    for (int step = 0; step < 3000; ++step) {
+    int step = 0;
+    // Checks the commands out[from..] against the model as it is, and tracks what they say.
+    auto track = [&](size_t from) {
+      for (size_t i = from; i < out.size(); ++i) {
+        std::visit(
+            [&](const auto& cmd) {
+              using C = std::decay_t<decltype(cmd)>;
+              if constexpr (std::is_same_v<C, AgentChanged>) {
+              } else if constexpr (std::is_same_v<C, OfferTask> || std::is_same_v<C, CancelOffer> ||
+                                   std::is_same_v<C, TaskAssigned>) {
+                history[cmd.task.value] += " " + std::to_string(step) + ":" + typeid(C).name() +
+                                           "(a" + std::to_string(cmd.agent.value) + ")";
+              } else {
+                history[cmd.task.value] += " " + std::to_string(step) + ":" + typeid(C).name();
+              }
+            },
+            out[i]);
+      }
+      for (size_t i = from; i < out.size(); ++i) {
+        const Command& c = out[i];
+        if (auto* o = std::get_if<OfferTask>(&c)) {
+          // Offered only to a current member (no overflow here) that meets the skills.
+          const AgentInfo& ai = info[o->agent.value];
+          ASSERT_TRUE(ai.queues.count(o->queue.value))
+              << "seed " << seed << " step " << step << ": task " << o->task.value
+              << " offered to agent " << o->agent.value << " through queue " << o->queue.value
+              << ", not one of its queues";
+          // (From every_task: a timer may re-offer a task that then leaves in the same step.)
+          for (const SkillRequirement& req : every_task.at(o->task.value).reqs) {
+            auto lv = ai.levels.find(req.skill.value);
+            ASSERT_TRUE(lv != ai.levels.end() && lv->second >= req.min_level)
+                << "seed " << seed << " step " << step << ": task " << o->task.value
+                << " offered to agent " << o->agent.value << " who lacks its skills";
+          }
+          // One ring at a time unless its queue uses ring-all now (rings made under ring-all
+          // before a change may still be going on, but no new one joins them).
+          auto other = ringing.lower_bound({o->task.value, 0});
+          const bool rings_already = other != ringing.end() && other->first == o->task.value;
+          ASSERT_TRUE(!rings_already ||
+                      queue_cfg[every_task.at(o->task.value).queue].strategy == Strategy::kRingAll)
+              << "seed " << seed << " step " << step << ": task " << o->task.value
+              << " offered to agent " << o->agent.value << " while it rings agent " << other->second
+              << "; history:" << history[o->task.value];
+          ASSERT_TRUE(ringing.emplace(o->task.value, o->agent.value).second)
+              << "seed " << seed << " step " << step << ": task " << o->task.value
+              << " offered twice to agent " << o->agent.value
+              << "; history:" << history[o->task.value];
+        }
+        if (auto* x = std::get_if<CancelOffer>(&c)) ringing.erase({x->task.value, x->agent.value});
+        if (auto* as = std::get_if<TaskAssigned>(&c)) {
+          ringing.erase({as->task.value, as->agent.value});
+          connected.insert(as->task.value);
+        }
+        if (auto* rj = std::get_if<TaskRejected>(&c)) waiting_or_more.erase(rj->task.value);
+        if (auto* lf = std::get_if<TaskLeftQueue>(&c)) waiting_or_more.erase(lf->task.value);
+      }
+    };
+    for (; step < 3000; ++step) {
       now += std::chrono::milliseconds(rng() % 4000);
+      // Timers due by now fire first (handle() and the live changes would fire them too): apart,
+      // so that the event is chosen, and their commands checked, against the model they leave.
+      out.clear();
+      r.advance(now, out);
+      track(0);
+      if (::testing::Test::HasFatalFailure()) return;
+      const size_t tracked = out.size();
       Event e;
-      bool is_update = false;    // update_agent was called instead of handle(e)
-      size_t before_update = 0;  // commands in `out` from timers fired before the update
-      uint32_t updated = UINT32_MAX;
-      AgentInfo old_info;
-      const int kind = static_cast<int>(rng() % 10);
+      bool is_update = false;  // a live change was made instead of handle(e)
+      Status s = Status::ok();
+      // 0-3 arrival, 4-5 answer, 6-7 hang-up, 8 abandon, 9 status or update_agent; with
+      // queue_updates also 10-11 update_queue, 12 set_capacity.
+      const int kind = static_cast<int>(rng() % (queue_updates ? 13 : 10));
       if (kind < 4) {
         TaskSpec t;
         t.id = TaskId{++next};
@@ -1577,9 +2214,7 @@ void check_no_eligible_agent_idles(bool live_updates) {
         if (rng() % 4 == 0) {
           t.skills = {{skills[rng() % kSkills], static_cast<uint8_t>(1 + rng() % 4)}};
         }
-        std::vector<SkillRequirement> reqs = t.skills;
-        reqs.push_back(queue_req[q]);
-        waiting_or_more[t.id.value] = {q, t.channel, reqs};
+        waiting_or_more[t.id.value] = {q, t.channel, t.skills, requirements(q, t.skills)};
         every_task[t.id.value] = waiting_or_more[t.id.value];
         e = TaskArrived{t};
       } else if (kind < 6 && !ringing.empty()) {
@@ -1597,36 +2232,61 @@ void check_no_eligible_agent_idles(bool live_updates) {
                             static_cast<long>(rng() % waiting_or_more.size()));
         if (connected.count(it->first)) continue;
         e = TaskAbandoned{TaskId{it->first}};
-      } else if (live_updates && kind == 9 && rng() % 2 == 0) {
-        const auto a = static_cast<uint32_t>(rng() % kAgents);
-        std::vector<std::pair<SkillId, uint8_t>> new_skills;
-        std::vector<QueueMembership> new_queues;
-        AgentInfo next_info = info[a];
-        next_info.levels.clear();
-        next_info.queues.clear();
-        for (int sk = 0; sk < kSkills; ++sk) {
-          if (rng() % 2) {
-            const auto level = static_cast<uint8_t>(1 + rng() % 10);
-            new_skills.emplace_back(skills[sk], level);
-            next_info.levels[skills[sk].value] = level;
-          }
-        }
-        for (int q = 0; q < kQueues; ++q) {
-          if (rng() % 3 == 0) {
-            new_queues.push_back({queues[q], 1});
-            next_info.queues.insert(queues[q].value);
-          }
-        }
-        // Timers due by now fire first, under the old configuration: run them apart, so that
-        // their offers are checked against it.
-        out.clear();
-        r.advance(now, out);
-        before_update = out.size();
-        updated = a;
-        old_info = info[a];
-        info[a] = next_info;
+      } else if (kind >= 10 || (live_updates && kind == 9 && rng() % 2 == 0)) {
+        const int what = kind <= 9 ? 0 : kind <= 11 ? 1 : 2;
         is_update = true;
-        Status s = r.update_agent(AgentId{a}, new_skills, new_queues, now, out);
+        if (what == 0) {
+          const auto a = static_cast<uint32_t>(rng() % kAgents);
+          std::vector<std::pair<SkillId, uint8_t>> new_skills;
+          std::vector<QueueMembership> new_queues;
+          info[a].levels.clear();
+          info[a].queues.clear();
+          for (int sk = 0; sk < kSkills; ++sk) {
+            if (rng() % 2) {
+              const auto level = static_cast<uint8_t>(1 + rng() % 10);
+              new_skills.emplace_back(skills[sk], level);
+              info[a].levels[skills[sk].value] = level;
+            }
+          }
+          for (int q = 0; q < kQueues; ++q) {
+            if (rng() % 3 == 0) {
+              new_queues.push_back({queues[q], 1});
+              info[a].queues.insert(queues[q].value);
+            }
+          }
+          s = r.update_agent(AgentId{a}, new_skills, new_queues, now, out);
+        } else if (what == 1) {
+          const auto q = static_cast<uint32_t>(rng() % kQueues);
+          QueueConfig qc = queue_cfg[q];
+          // Every strategy, ring-all often: switching to and from it while tasks ring.
+          qc.strategy = rng() % 3 == 0 ? Strategy::kRingAll : static_cast<Strategy>(rng() % 8);
+          qc.skills.clear();
+          for (int sk = 0; sk < kSkills; ++sk) {
+            if (rng() % 4 == 0) {
+              qc.skills.push_back({skills[sk], static_cast<uint8_t>(1 + rng() % 5)});
+            }
+          }
+          qc.max_wait = rng() % 2 ? Duration{} : std::chrono::seconds(20 + rng() % 100);
+          qc.ring_timeout = std::chrono::seconds(5 + rng() % 25);
+          qc.wrap_up = std::chrono::seconds(rng() % 3);
+          queue_cfg[q] = qc;
+          // The queue's skills apply to its tasks still waiting or ringing.
+          for (auto& [id, ti] : waiting_or_more) {
+            if (ti.queue != q || connected.count(id)) continue;
+            ti.reqs = requirements(q, ti.own);
+            every_task[id].reqs = ti.reqs;
+          }
+          s = r.update_queue(queues[q], qc, now, out);
+          if (s) {
+            ASSERT_NE(r.queue_config(queues[q]), nullptr);
+            EXPECT_TRUE(*r.queue_config(queues[q]) == qc) << "seed " << seed << " step " << step;
+          }
+        } else {
+          const auto a = static_cast<uint32_t>(rng() % kAgents);
+          info[a].capacity = {static_cast<uint8_t>(rng() % 2), static_cast<uint8_t>(rng() % 3), 0,
+                              0, 0};
+          s = r.set_capacity(AgentId{a}, info[a].capacity, now, out);
+        }
         ASSERT_TRUE(s.is_ok()) << s.message() << " at step " << step;
       } else {
         const auto a = static_cast<uint32_t>(rng() % kAgents);
@@ -1636,27 +2296,7 @@ void check_no_eligible_agent_idles(bool live_updates) {
                                            : st,
                            ""};
       }
-      Status s = Status::ok();
-      if (!is_update) {
-        out.clear();
-        s = r.handle(e, now, out);
-      }
-      for (const Command& c : out) {
-        std::visit(
-            [&](const auto& cmd) {
-              using C = std::decay_t<decltype(cmd)>;
-              if constexpr (std::is_same_v<C, AgentChanged>) {
-              } else if constexpr (std::is_same_v<C, OfferTask> || std::is_same_v<C, CancelOffer> ||
-                                   std::is_same_v<C, TaskAssigned>) {
-                history[cmd.task.value] += " " + std::to_string(step) + ":" +
-                                           typeid(C).name() + "(a" +
-                                           std::to_string(cmd.agent.value) + ")";
-              } else {
-                history[cmd.task.value] += " " + std::to_string(step) + ":" + typeid(C).name();
-              }
-            },
-            c);
-      }
+      if (!is_update) s = r.handle(e, now, out);
       ASSERT_TRUE(s.is_ok()) << s.message() << " at step " << step << "; history of the task: "
                              << [&] {
                                   std::string h;
@@ -1671,52 +2311,33 @@ void check_no_eligible_agent_idles(bool live_updates) {
       // Track what the router said.
       if (auto* ab = std::get_if<TaskAbandoned>(&e)) {
         waiting_or_more.erase(ab->task.value);
-        ringing.erase(ab->task.value);
+        for (uint32_t a = 0; a < kAgents; ++a) ringing.erase({ab->task.value, a});
       }
       if (auto* done = std::get_if<TaskCompleted>(&e)) {
         connected.erase(done->task.value);
         waiting_or_more.erase(done->task.value);
       }
-      for (size_t i = 0; i < out.size(); ++i) {
-        const Command& c = out[i];
-        if (auto* o = std::get_if<OfferTask>(&c)) {
-          // Offered only to a current member (no overflow here) that meets the skills.
-          const AgentInfo& ai =
-              o->agent.value == updated && i < before_update ? old_info : info[o->agent.value];
-          ASSERT_TRUE(ai.queues.count(o->queue.value))
-              << "seed " << seed << " step " << step << ": task " << o->task.value
-              << " offered to agent " << o->agent.value << " through queue " << o->queue.value
-              << ", not one of its queues";
-          // (From every_task: a timer may re-offer a task that then leaves in the same step.)
-          for (const SkillRequirement& req : every_task.at(o->task.value).reqs) {
-            auto lv = ai.levels.find(req.skill.value);
-            ASSERT_TRUE(lv != ai.levels.end() && lv->second >= req.min_level)
-                << "seed " << seed << " step " << step << ": task " << o->task.value
-                << " offered to agent " << o->agent.value << " who lacks its skills";
-          }
-          ringing[o->task.value] = o->agent.value;
+      // (Before the commands: with no retry pause, a decline may be answered by a new ring.)
+      if (auto* d = std::get_if<OfferDeclined>(&e)) ringing.erase({d->task.value, d->agent.value});
+      track(tracked);
+      if (::testing::Test::HasFatalFailure()) return;
+      std::vector<AgentSnapshot> snaps;
+      for (uint32_t a = 0; a < kAgents; ++a) snaps.push_back(r.agent_snapshot(AgentId{a}, now));
+      // Capacity: shown as set; an agent above it (after a lowering) takes nothing more.
+      for (uint32_t a = 0; a < kAgents; ++a) {
+        ASSERT_EQ(snaps[a].capacity, info[a].capacity) << "seed " << seed << " step " << step;
+        for (size_t ch = 0; ch < kChannelCount; ++ch) {
+          ASSERT_LE(snaps[a].load[ch], std::max(info[a].capacity[ch], last_load[a][ch]))
+              << "seed " << seed << " step " << step << ": agent " << a << " channel " << ch;
         }
-        if (auto* x = std::get_if<CancelOffer>(&c)) {
-          auto it = ringing.find(x->task.value);
-          if (it != ringing.end() && it->second == x->agent.value) ringing.erase(it);
-        }
-        if (auto* as = std::get_if<TaskAssigned>(&c)) {
-          ringing.erase(as->task.value);
-          connected.insert(as->task.value);
-        }
-        if (auto* rj = std::get_if<TaskRejected>(&c)) waiting_or_more.erase(rj->task.value);
-        if (auto* lf = std::get_if<TaskLeftQueue>(&c)) waiting_or_more.erase(lf->task.value);
-      }
-      if (auto* d = std::get_if<OfferDeclined>(&e)) {
-        auto it = ringing.find(d->task.value);
-        if (it != ringing.end() && it->second == d->agent.value) ringing.erase(it);
+        last_load[a] = snaps[a].load;
       }
       // Each queue's counts of members logged in and available, against a brute-force count.
       for (uint32_t q = 0; q < kQueues; ++q) {
         uint32_t in = 0, avail = 0;
         for (uint32_t a = 0; a < kAgents; ++a) {
           if (!info[a].queues.count(q)) continue;
-          const AgentStatus st = r.agent_snapshot(AgentId{a}, now).status;
+          const AgentStatus st = snaps[a].status;
           in += st != AgentStatus::kLoggedOut;
           avail += st == AgentStatus::kAvailable;
         }
@@ -1724,28 +2345,36 @@ void check_no_eligible_agent_idles(bool live_updates) {
         ASSERT_EQ(qs.agents_logged_in, in) << "seed " << seed << " step " << step << " queue " << q;
         ASSERT_EQ(qs.agents_available, avail) << "seed " << seed << " step " << step;
       }
-      // Brute force: every waiting task against every agent.
+      // Whether agent a could be offered a task now (ignoring rings already made to it).
+      auto eligible = [&](uint32_t a, const TaskInfo& ti) {
+        const AgentInfo& ai = info[a];
+        if (!ai.queues.count(ti.queue)) return false;
+        const AgentSnapshot& snap = snaps[a];
+        if (snap.status != AgentStatus::kAvailable) return false;
+        const auto ch = static_cast<size_t>(ti.channel);
+        int total = 0;
+        for (uint8_t l : snap.load) total += l;
+        const bool voice_busy = snap.load[0] > 0;
+        if (voice_busy || (ti.channel == Channel::kVoice && total > 0)) return false;
+        if (snap.load[ch] >= ai.capacity[ch]) return false;
+        for (const SkillRequirement& req : ti.reqs) {
+          auto lv = ai.levels.find(req.skill.value);
+          if (lv == ai.levels.end() || lv->second < req.min_level) return false;
+        }
+        return true;
+      };
+      // Brute force: every waiting task against every agent; and a task ringing under ring-all
+      // rings every agent who could take it.
       for (const auto& [id, ti] : waiting_or_more) {
-        if (!r.standing(TaskId{id}, now)) continue;  // ringing or connected
+        const bool waits = r.standing(TaskId{id}, now).has_value();
+        auto rung = ringing.lower_bound({id, 0});
+        const bool rings = rung != ringing.end() && rung->first == id;
+        if (!waits && !(rings && queue_cfg[ti.queue].strategy == Strategy::kRingAll)) continue;
         for (uint32_t a = 0; a < kAgents; ++a) {
-          const AgentInfo& ai = info[a];
-          if (!ai.queues.count(ti.queue)) continue;
-          auto snap = r.agent_snapshot(AgentId{a}, now);
-          if (snap.status != AgentStatus::kAvailable) continue;
-          const auto ch = static_cast<size_t>(ti.channel);
-          int total = 0;
-          for (uint8_t l : snap.load) total += l;
-          const bool voice_busy = snap.load[0] > 0;
-          if (voice_busy || (ti.channel == Channel::kVoice && total > 0)) continue;
-          if (snap.load[ch] >= ai.capacity[ch]) continue;
-          bool skilled = true;
-          for (const SkillRequirement& req : ti.reqs) {
-            auto lv = ai.levels.find(req.skill.value);
-            if (lv == ai.levels.end() || lv->second < req.min_level) skilled = false;
-          }
-          if (!skilled) continue;
+          if (ringing.count({id, a}) || !eligible(a, ti)) continue;
           ADD_FAILURE() << "seed " << seed << " step " << step << ": task " << id
-                        << " waits while agent " << a << " is available and eligible";
+                        << (waits ? " waits" : " rings (ring-all)") << " while agent " << a
+                        << " is available and eligible; history:" << history[id];
           return;
         }
       }
@@ -1757,6 +2386,10 @@ TEST(RouterProperty, NoEligibleAgentIdlesWhileATaskWaits) { check_no_eligible_ag
 
 TEST(RouterProperty, NoEligibleAgentIdlesWhileAgentsChangeQueuesAndSkills) {
   check_no_eligible_agent_idles(true);
+}
+
+TEST(RouterProperty, NoEligibleAgentIdlesWhileQueuesAndCapacitiesChange) {
+  check_no_eligible_agent_idles(true, /*queue_updates=*/true);
 }
 
 }  // namespace

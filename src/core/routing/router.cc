@@ -166,6 +166,9 @@ struct Offer {
   uint32_t agent;
   uint32_t via;  // queue
   TimePoint deadline;
+  // Made while the task's queue used ring-all: its ring timeout is not the agent's miss. Kept
+  // with the offer, because update_queue may change the strategy while it rings.
+  bool ring_all = false;
 };
 
 enum class Phase : uint8_t { kWaiting, kOffered, kConnected, kWrapUp, kFree };
@@ -179,12 +182,17 @@ struct TaskRec {
   int32_t priority = 0;
   uint64_t seq = 0;
   TimePoint joined;
-  std::vector<SkillRequirement> skills;  // queue's and task's, merged
+  std::vector<SkillRequirement> skills;      // queue's and task's, merged (merge_skills)
+  std::vector<SkillRequirement> own_skills;  // the task's own, to merge again if the queue's change
   std::vector<std::pair<std::string, std::string>> attributes;
   uint8_t open_tier = 1;
   uint8_t skill_relax = 0;
   size_t next_step = 0;
-  std::vector<uint32_t> in_queues;  // waiting lists it is in (home first)
+  // The waiting lists it belongs to (home first). It is in each of them while it waits, and
+  // while it rings when its queue uses ring-all (so agents who become free join the ring); a task
+  // ringing under another strategy is in none of them, and rejoins them all when its last ring
+  // ends. update_queue moves ringing tasks in or out when the strategy changes to keep this.
+  std::vector<uint32_t> in_queues;
   std::vector<Offer> offers;
   std::vector<std::pair<uint32_t, TimePoint>> missed;  // agent, not again before
   uint32_t agent = kNoSlot;
@@ -251,6 +259,22 @@ struct AgentRec {
 };
 
 enum class TimerKind : uint8_t { kRing, kWrapUp, kStep, kRetry };
+
+// A task's skill requirements: the queue's, with the task's own on top (the higher level wins).
+std::vector<SkillRequirement> merge_skills(const std::vector<SkillRequirement>& queue,
+                                           const std::vector<SkillRequirement>& own) {
+  std::vector<SkillRequirement> merged = queue;
+  for (const SkillRequirement& r : own) {
+    auto it = std::find_if(merged.begin(), merged.end(),
+                           [&](const SkillRequirement& x) { return x.skill == r.skill; });
+    if (it == merged.end()) {
+      merged.push_back(r);
+    } else {
+      it->min_level = std::max(it->min_level, r.min_level);
+    }
+  }
+  return merged;
+}
 
 struct Timer {
   TimePoint at;
@@ -498,6 +522,52 @@ class Router::Impl {
     }
   }
 
+  // Moves queue `id` to new settings; `steps` are config's escalation and max_wait as build_steps
+  // made them. What depends on the settings is kept consistent here: the ready index (keyed by
+  // the strategy, and for best-skill by the first skill), the waiting lists (a ringing task is in
+  // them exactly when its queue uses ring-all: see TaskRec::in_queues), each task's merged skills
+  // and its place in the escalation steps. Settings read when they are used (ring timeout, wrap-up,
+  // retry pause, max-no-answer, SL threshold, handle time, join_empty, max_waiting) need nothing.
+  void change_queue(uint32_t id, QueueConfig config, std::vector<Step> steps) {
+    QueueRec& q = queues_[id];
+    const bool was_ring_all = q.cfg.strategy == Strategy::kRingAll;
+    q.cfg = std::move(config);
+    q.steps = std::move(steps);
+    const bool ring_all = q.cfg.strategy == Strategy::kRingAll;
+    std::vector<uint32_t> timed_out;
+    for (uint32_t slot = 0; slot < tasks_.size(); ++slot) {
+      TaskRec& t = tasks_[slot];
+      if (t.queue != id || (t.phase != Phase::kWaiting && t.phase != Phase::kOffered)) continue;
+      t.skills = merge_skills(q.cfg.skills, t.own_skills);
+      if (t.phase == Phase::kOffered && was_ring_all && !ring_all) {
+        leave_waiting(slot);  // its rings play out; the last to end requeues it (miss)
+      } else if (t.phase == Phase::kOffered && !was_ring_all && ring_all) {
+        rejoin_waiting(slot);  // rings everyone eligible below, like any ring-all task
+      }
+      // Steps due within the time it has waited count as reached, whatever the old list was:
+      // an index into the old list means nothing in the new one.
+      const Duration waited = now_ - t.joined;
+      t.next_step = static_cast<size_t>(
+          std::partition_point(q.steps.begin(), q.steps.end(),
+                               [&](const Step& st) { return st.after <= waited; }) -
+          q.steps.begin());
+      if (q.cfg.max_wait.count() > 0 && waited >= q.cfg.max_wait) {
+        timed_out.push_back(slot);
+      } else {
+        schedule_step(slot);  // earlier timers of the old list find nothing due (see step())
+      }
+    }
+    // Re-keyed under the new strategy (and best-skill's first skill); reindex() erases by the key
+    // each membership was stored under, so QueueRec::ready and Membership::key stay in step.
+    for (uint32_t agent : q.members) reindex(agent);
+    for (uint32_t slot : timed_out) leave_queue(slot, LeaveReason::kTimeout, "timeout");
+    if (is_empty(q, q.cfg.leave_empty)) empty_queue(id);
+    // Match in queue order, so the first in line gets the first pick of the members.
+    std::vector<uint32_t> waiting;
+    for (const WaitKey& k : q.waiting) waiting.push_back(k.slot);
+    for (uint32_t slot : waiting) match_task(slot);
+  }
+
   std::optional<QueueId> find_queue(std::string_view name) const {
     for (size_t i = 0; i < queues_.size(); ++i) {
       if (queues_[i].cfg.name == name) return QueueId{static_cast<uint32_t>(i)};
@@ -524,6 +594,45 @@ class Router::Impl {
     now_ = std::max(now_, now);
     out_ = &out;
     change_agent(id.value, std::move(*sorted), queues);
+    settle();
+    out_ = nullptr;
+    return Status::ok();
+  }
+
+  Status reconfigure_queue(QueueId id, QueueConfig config, TimePoint now, CommandSink& out) {
+    if (id.value >= queues_.size()) {
+      return Status::error("unknown queue id " + std::to_string(id.value));
+    }
+    // Validated before any timer fires, so that a refused change leaves everything as it was.
+    const std::string& name = queues_[id.value].cfg.name;
+    const std::string where = "queue '" + name + "'";
+    if (config.name != name) {
+      return Status::error(where + ".name: '" + config.name +
+                           "' differs; a queue is not renamed (add a queue with the new name)");
+    }
+    if (Status s = check_skills(config.skills, where); !s) return s;
+    Result<std::vector<Step>> steps =
+        build_steps(id.value, where, config.escalation, config.max_wait);
+    if (!steps) return steps.status();
+    advance(now, out);
+    now_ = std::max(now_, now);
+    out_ = &out;
+    change_queue(id.value, std::move(config), std::move(*steps));
+    settle();
+    out_ = nullptr;
+    return Status::ok();
+  }
+
+  Status set_capacity(AgentId id, std::array<uint8_t, kChannelCount> capacity, TimePoint now,
+                      CommandSink& out) {
+    if (id.value >= agents_.size()) return Status::error(unknown_agent(id));
+    advance(now, out);
+    now_ = std::max(now_, now);
+    out_ = &out;
+    // has_room_for() compares the load with the capacity, so a lowering needs nothing more: the
+    // contacts held go on, and the agent leaves the ready index until its load is below it.
+    agents_[id.value].capacity = capacity;
+    update_agent(id.value);  // in or out of the ready index, and look for work
     settle();
     out_ = nullptr;
     return Status::ok();
@@ -588,16 +697,8 @@ class Router::Impl {
     t.priority = spec.priority;
     t.seq = ++task_seq_;
     t.joined = now_;
-    t.skills = q.cfg.skills;
-    for (const SkillRequirement& r : spec.skills) {
-      auto it = std::find_if(t.skills.begin(), t.skills.end(),
-                             [&](const SkillRequirement& x) { return x.skill == r.skill; });
-      if (it == t.skills.end()) {
-        t.skills.push_back(r);
-      } else {
-        it->min_level = std::max(it->min_level, r.min_level);
-      }
-    }
+    t.own_skills = spec.skills;
+    t.skills = merge_skills(q.cfg.skills, t.own_skills);
     t.attributes = spec.attributes;
     t.open_tier = 1;
     t.skill_relax = 0;
@@ -808,8 +909,9 @@ class Router::Impl {
         for (size_t i = 0; i < t.offers.size(); ++i) {
           if (t.offers[i].agent == timer.agent && t.offers[i].deadline == timer.at) {
             emit(CancelOffer{t.id, AgentId{timer.agent}, CancelReason::kRingTimeout});
-            const bool ring_all = queues_[t.queue].cfg.strategy == Strategy::kRingAll;
-            miss(timer.slot, i, /*count_miss=*/!ring_all);
+            // Under ring-all, ringing out is what every ring but one does: not the agent's miss.
+            // The offer's own terms, not the queue's current strategy (update_queue).
+            miss(timer.slot, i, /*count_miss=*/!t.offers[i].ring_all);
             break;
           }
         }
@@ -970,8 +1072,9 @@ class Router::Impl {
     TaskRec& t = tasks_[slot];
     const QueueRec& home = queues_[t.queue];
     const TimePoint deadline = now_ + home.cfg.ring_timeout;
-    t.offers.push_back(Offer{agent, via, deadline});
-    if (home.cfg.strategy != Strategy::kRingAll) leave_waiting(slot);
+    const bool ring_all = home.cfg.strategy == Strategy::kRingAll;
+    t.offers.push_back(Offer{agent, via, deadline, ring_all});
+    if (!ring_all) leave_waiting(slot);
     t.phase = Phase::kOffered;
     AgentRec& a = agents_[agent];
     a.ringing++;
@@ -1014,12 +1117,17 @@ class Router::Impl {
 
   // Back to waiting with its old place: it goes ahead of everyone who joined after it.
   void requeue(uint32_t slot) {
+    tasks_[slot].phase = Phase::kWaiting;
+    rejoin_waiting(slot);
+    push_task(slot);
+  }
+
+  // Into every waiting list it belongs to (TaskRec::in_queues), at its old place.
+  void rejoin_waiting(uint32_t slot) {
     TaskRec& t = tasks_[slot];
-    t.phase = Phase::kWaiting;
     const std::vector<uint32_t> lists = t.in_queues;
     t.in_queues.clear();
     for (uint32_t q : lists) enter_waiting(slot, q);
-    push_task(slot);
   }
 
   void cancel_offers(uint32_t slot, CancelReason reason, uint32_t except) {
@@ -1248,6 +1356,7 @@ class Router::Impl {
     t.offers.clear();
     t.missed.clear();
     t.attributes.clear();
+    t.own_skills.clear();
     t.agent = kNoSlot;
     free_slots_.push_back(slot);
   }
@@ -1341,6 +1450,7 @@ class Router::Impl {
     s.reason = a.status == AgentStatus::kBreak ? std::string_view(reasons_[a.reason]) : "";
     s.in_state = now - a.since;
     s.load = a.load;
+    s.capacity = a.capacity;
     s.missed_in_row = a.missed_in_row;
     // Add the open interval (since the last change) as if it were accounted now.
     Duration AgentTimes::*field = bucket_of(a);
@@ -1400,6 +1510,16 @@ Status Router::set_escalation(QueueId queue, const std::vector<EscalationStep>& 
 Status Router::update_agent(AgentId agent, std::vector<std::pair<SkillId, uint8_t>> skills,
                             std::vector<QueueMembership> queues, TimePoint now, CommandSink& out) {
   return impl_->reconfigure_agent(agent, std::move(skills), queues, now, out);
+}
+Status Router::update_queue(QueueId queue, QueueConfig config, TimePoint now, CommandSink& out) {
+  return impl_->reconfigure_queue(queue, std::move(config), now, out);
+}
+const QueueConfig* Router::queue_config(QueueId queue) const {
+  return queue.value < impl_->queues_.size() ? &impl_->queues_[queue.value].cfg : nullptr;
+}
+Status Router::set_capacity(AgentId agent, std::array<uint8_t, kChannelCount> capacity,
+                            TimePoint now, CommandSink& out) {
+  return impl_->set_capacity(agent, capacity, now, out);
 }
 std::optional<SkillId> Router::find_skill(std::string_view name) const {
   return impl_->find_skill(name);

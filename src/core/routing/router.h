@@ -16,9 +16,10 @@
 // Report TaskCompleted when the conversation ends; the agent then wraps up for the queue's wrap-up
 // time (or until WrapUpDone) and becomes free again.
 //
-// Invariant after every handle()/advance(): no agent that could take a waiting task (status
-// available, free capacity, member at an open tier, skills met, not in its retry pause for that
-// task) is left idle while that task waits unoffered.
+// Invariant after every handle()/advance() and every live change (update_agent, update_queue,
+// set_capacity): no agent that could take a waiting task (status available, free capacity, member
+// at an open tier, skills met, not in its retry pause for that task) is left idle while that task
+// waits unoffered.
 #pragma once
 
 #include <array>
@@ -41,6 +42,7 @@ namespace tamas::core {
 struct SkillRequirement {
   SkillId skill;
   uint8_t min_level = 1;  // 1..10
+  friend bool operator==(const SkillRequirement&, const SkillRequirement&) = default;
 };
 
 // A time-based change to a waiting task, counted from when it joined its queue.
@@ -56,6 +58,7 @@ struct EscalationStep {
   uint8_t amount = 1;
   QueueId overflow_queue{};
   std::string branch;
+  friend bool operator==(const EscalationStep&, const EscalationStep&) = default;
 };
 
 struct QueueConfig {
@@ -75,6 +78,10 @@ struct QueueConfig {
   std::vector<SkillRequirement> skills;        // required of every task in the queue
   std::vector<EscalationStep> escalation;      // any order; applied by `after`
   Duration default_handle_time = std::chrono::seconds(180);  // for the expected wait before data
+
+  // Field by field, lists in order (escalation steps and skills listed in another order compare
+  // unequal although they route alike): tells a configuration reload whether a queue changed.
+  friend bool operator==(const QueueConfig&, const QueueConfig&) = default;
 };
 
 struct QueueMembership {
@@ -267,6 +274,9 @@ struct AgentSnapshot {
   std::string_view reason;  // the break reason, or empty
   Duration in_state{};      // time since status or state last changed
   std::array<uint8_t, kChannelCount> load{};  // contacts held per channel (incl. ringing, wrap-up)
+  // Contacts of each channel the agent may hold (AgentConfig::capacity, or set_capacity's). After
+  // a lowering, `load` may stay above it until contacts in progress end.
+  std::array<uint8_t, kChannelCount> capacity{};
   uint32_t missed_in_row = 0;
   AgentTimes totals;
   std::vector<AgentTimes> windows;
@@ -314,6 +324,61 @@ class Router {
   //    LeaveReason::kQueueEmpty), as when the last member logs out.
   Status update_agent(AgentId agent, std::vector<std::pair<SkillId, uint8_t>> skills,
                       std::vector<QueueMembership> queues, TimePoint now, CommandSink& out);
+  // Replaces every setting of a queue while the center runs: strategy, sl_threshold, max_waiting,
+  // max_wait, join_empty, leave_empty, wrap_up, ring_timeout, max_no_answer, retry_after, skills,
+  // escalation and default_handle_time. A queue is not renamed: config.name must be the queue's
+  // name. Fails, changing nothing (no timer fires, nothing is appended to `out`), on an unknown
+  // queue, another name, or what add_queue and set_escalation refuse (an unknown skill id, a level
+  // outside 1..10, a negative 'after', an amount of 0, an overflow into an unknown queue or into
+  // the queue itself); the message names the field, like add_queue's.
+  // On success, at time `now` (timers due by then fire first, under the old settings, as in
+  // handle()), the change takes effect at once and its commands are appended to `out`:
+  //  - strategy: the members are ordered by the new strategy from the next pick on (a linear
+  //    queue's list order and the round-robin turns are kept while another strategy is used, so
+  //    switching back finds them). A contact already ringing keeps ringing and may be accepted,
+  //    declined or time out, its ring timeout counting toward max_no_answer as it would have when
+  //    it was offered (a ring-all ring does not; another one does). A task ringing several agents
+  //    when the queue leaves ring-all gets no further offers while those rings last (the first
+  //    accept wins, as before); when the last ends unanswered it waits again, for one agent at a
+  //    time. A task ringing one agent when the queue becomes ring-all also rings every other
+  //    eligible agent at once, as any ring-all task does;
+  //  - skills: the queue's requirements apply to its tasks already waiting or ringing, merged
+  //    again with each task's own TaskSpec::skills (the higher level wins; escalation's lowering
+  //    stays). A task whose requirement drops may be offered in this call's commands; one whose
+  //    requirement rises is offered only to agents who meet it from now on (a ring in progress
+  //    goes on). For best-skill, the first required skill orders the members;
+  //  - escalation and max_wait: each task waiting or ringing goes on from the point it has
+  //    reached, by time: the steps of the new list due within the time it has already waited
+  //    count as reached and are not applied afterwards (what earlier steps gave it stays: open
+  //    tiers, lowered skills, overflow queues), except max_wait: a task that has waited at least
+  //    the new max_wait leaves now with LeaveReason::kTimeout (its ring, if any, is cancelled
+  //    with CancelReason::kTaskGone);
+  //  - leave_empty: a queue that is empty under the new policy lets its waiting tasks leave with
+  //    LeaveReason::kQueueEmpty, as when its last member logs out; join_empty and max_waiting
+  //    apply to the next arrivals (lowering max_waiting turns no one out);
+  //  - ring_timeout, wrap_up, retry_after, max_no_answer, sl_threshold, default_handle_time: from
+  //    the next offer, wrap-up, ring end, answer or estimate on; deadlines already set stay;
+  //  - then every task waiting in the queue (its own and tasks overflowed into it) is matched at
+  //    once, in queue order, under the new settings.
+  // Statistics (totals and windows) are kept; they describe the queue across the change.
+  Status update_queue(QueueId queue, QueueConfig config, TimePoint now, CommandSink& out);
+  // The queue's settings as add_queue, set_escalation and update_queue left them, for comparing
+  // with a reloaded configuration (QueueConfig has operator==); null for an unknown id. The
+  // pointer is valid until the next add_queue; set_escalation and update_queue change what it
+  // points to.
+  const QueueConfig* queue_config(QueueId queue) const;
+  // Sets how many contacts of each channel the agent may hold at once (AgentConfig::capacity),
+  // while the center runs. Fails, changing nothing, on an unknown agent; any value is valid (0:
+  // none of that channel). On success, at time `now` (timers due by then fire first), it takes
+  // effect at once and its commands are appended to `out`:
+  //  - a raise makes the agent a candidate for waiting tasks at once (an OfferTask in `out` when
+  //    it is available and a task it can take waits);
+  //  - a lowering disturbs nothing in progress: contacts ringing, connected or in wrap-up go on,
+  //    and the agent is offered no new contact of a channel until its load there is below the new
+  //    capacity (so AgentSnapshot::load may exceed AgentSnapshot::capacity meanwhile).
+  // voice_exclusive is unchanged. The capacity is shown in AgentSnapshot::capacity.
+  Status set_capacity(AgentId agent, std::array<uint8_t, kChannelCount> capacity, TimePoint now,
+                      CommandSink& out);
   std::optional<SkillId> find_skill(std::string_view name) const;
   std::optional<QueueId> find_queue(std::string_view name) const;
   std::optional<AgentId> find_agent(std::string_view name) const;

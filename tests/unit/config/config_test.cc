@@ -944,6 +944,11 @@ TEST(ConfigQueues, UploadedQueueSettingsReplaceTheFilesKeyByKey) {
   EXPECT_EQ(vip->routing.strategy, core::Strategy::kRoundRobin);
   EXPECT_EQ(vip->routing.sl_threshold, std::chrono::seconds(5));
   EXPECT_EQ(t.queues.size(), 3u);
+  EXPECT_EQ(sales->uploaded_keys,
+            (std::vector<std::string>{"strategy", "sl_target", "ring_timeout", "dispositions"}));
+  EXPECT_FALSE(sales->uploaded_only);
+  EXPECT_TRUE(vip->uploaded_only);
+  EXPECT_TRUE(t.find_queue("support")->uploaded_keys.empty());
 
   LoadOptions bad = no_synthesis();
   bad.uploads["queues"]["acme"]["sales"] = {"strategy: linear\nsl_target: 0\n", "queue sales"};

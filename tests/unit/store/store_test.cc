@@ -51,6 +51,49 @@ InteractionRecord sample(const std::string& id, const std::string& tenant, TimeP
   return r;
 }
 
+// A page is read with its variables and timelines in chunks of records: each record gets its own,
+// across chunk boundaries, in the page's order, and a record without any gets none.
+TEST_F(StoreTest, EveryRecordOfALargePageKeepsItsOwnVariablesAndTimeline) {
+  auto s = open_sqlite(db_path());
+  ASSERT_TRUE(s.is_ok()) << s.message();
+  const TimePoint t0 = kEpoch + 24h * 20000;
+  constexpr int kRecords = 1203;  // three chunks, the last a short one
+  for (int i = 0; i < kRecords; ++i) {
+    InteractionRecord r = sample("r" + std::to_string(i), "demo", t0 + std::chrono::seconds(i));
+    r.variables = {{"n", std::to_string(i)}};
+    r.timeline = {{r.started_at, "queued", std::to_string(i)}, {r.started_at + 1s, "ended", ""}};
+    if (i % 100 == 7) {
+      r.variables.clear();
+      r.timeline.clear();
+    }
+    (*s)->save_interaction(r);
+  }
+  ASSERT_TRUE((*s)->flush().is_ok());
+  Query q;
+  q.tenant = "demo";
+  q.limit = 2000;
+  q.newest_first = true;
+  auto all = (*s)->interactions(q);
+  ASSERT_TRUE(all.is_ok()) << all.message();
+  ASSERT_EQ(all->size(), static_cast<size_t>(kRecords));
+  for (int k = 0; k < kRecords; ++k) {
+    const InteractionRecord& r = (*all)[static_cast<size_t>(k)];
+    const int i = kRecords - 1 - k;
+    ASSERT_EQ(r.id, "r" + std::to_string(i));
+    if (i % 100 == 7) {
+      EXPECT_TRUE(r.variables.empty()) << r.id;
+      EXPECT_TRUE(r.timeline.empty()) << r.id;
+      continue;
+    }
+    ASSERT_EQ(r.variables.size(), 1u) << r.id;
+    EXPECT_EQ(r.variables.at("n"), std::to_string(i));
+    ASSERT_EQ(r.timeline.size(), 2u) << r.id;
+    EXPECT_EQ(r.timeline[0].event, "queued");
+    EXPECT_EQ(r.timeline[0].detail, std::to_string(i));
+    EXPECT_EQ(r.timeline[1].event, "ended");
+  }
+}
+
 TEST_F(StoreTest, InteractionsRoundTripWithFilters) {
   auto s = open_sqlite(db_path());
   ASSERT_TRUE(s.is_ok()) << s.message();
@@ -293,23 +336,28 @@ TEST_F(StoreTest, AgentSetupsAreReplacedWhole) {
   auto opened = open_sqlite(db_path());
   ASSERT_TRUE(opened.is_ok()) << opened.message();
   auto& store_ = *opened;
-  AgentSetupRecord a{"acme", "1001", {{"english", 5}, {"sales", 2}}, {{"support", 1}, {"vip", 2}},
-                     "sara", kEpoch + 1000s};
+  AgentSetupRecord a{"acme",          "1001", {{"english", 5}, {"sales", 2}},
+                     {{"support", 1}, {"vip", 2}}, {{"voice", 1}, {"chat", 3}},
+                     "sara",          kEpoch + 1000s};
   ASSERT_TRUE(store_->save_agent_setup(a).is_ok());
   a.skills = {};
   a.queues = {{"sales", 3}};
+  a.capacity = {{"voice", 0}, {"chat", 2}};
   ASSERT_TRUE(store_->save_agent_setup(a).is_ok());
-  ASSERT_TRUE(store_->save_agent_setup({"beta", "1001", {}, {}, "lina", TimePoint{}}).is_ok());
+  ASSERT_TRUE(store_->save_agent_setup({"beta", "1001", {}, {}, {}, "lina", TimePoint{}}).is_ok());
   auto got = store_->agent_setups("acme");
   ASSERT_TRUE(got.is_ok()) << got.message();
   ASSERT_EQ(got->size(), 1u);
   EXPECT_TRUE((*got)[0].skills.empty());
   EXPECT_EQ((*got)[0].queues, (std::vector<std::pair<std::string, uint8_t>>{{"sales", 3}}));
+  EXPECT_EQ((*got)[0].capacity,
+            (std::vector<std::pair<std::string, uint8_t>>{{"voice", 0}, {"chat", 2}}));
   EXPECT_EQ((*got)[0].updated_by, "sara");
   auto beta = store_->agent_setups("beta");
   ASSERT_TRUE(beta.is_ok());
   ASSERT_EQ(beta->size(), 1u);
   EXPECT_TRUE((*beta)[0].queues.empty()) << "an agent taken out of every queue stays so";
+  EXPECT_TRUE((*beta)[0].capacity.empty()) << "no capacity kept: the configuration's stays";
 }
 
 }  // namespace tamas::store
