@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the web UI's screenshots in docs/screenshots (agent.png, wallboard.png, admin.png,
+# admin-queue.png (the queue editor),
 # wallboard-fa.png; 1280×800): builds web/dist, starts `tamas serve` with tests/e2e/e2e.yaml on
 # free ports, makes users, registers two SIPp agent phones, places a few SIPp calls and takes
 # the pictures in headless Chromium (tests/e2e/screenshots.mjs). Stops everything it starts.

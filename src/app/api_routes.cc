@@ -852,32 +852,38 @@ Response list_flows(const ApiContext& ctx, const Request& req, const std::string
   return json_ok({{kind, out}});
 }
 
-// The loader's message "<where>:<line>: <field>: <what>" as the API's error: for an error inside
-// the uploaded flow, its line and the field within it.
+// The loader's message "<display>:<line>: <field>: <what>" (the line may be missing) as the API's
+// error: for an error inside the upload, its line and the field within it.
 Response flow_error(const std::string& message, const std::string& tenant_prefix,
-                    const std::string& where) {
-  size_t colon = message.find(':');
-  if (message.rfind(where, 0) == 0 && colon != std::string::npos) {
-    const size_t line_end = message.find(": ", colon + 1);
-    const size_t path_end = line_end == std::string::npos ? line_end : message.find(": ", line_end + 2);
-    if (path_end != std::string::npos) {
-      std::string field = message.substr(line_end + 2, path_end - line_end - 2);
+                    const std::string& display) {
+  if (message.rfind(display + ":", 0) == 0) {
+    std::string rest = message.substr(display.size() + 1);
+    std::optional<int> line;
+    size_t digits = 0;
+    while (digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits]))) ++digits;
+    if (digits > 0 && digits < 9 && rest.compare(digits, 2, ": ") == 0) {
+      line = std::stoi(rest.substr(0, digits));
+      rest.erase(0, digits + 2);
+    } else if (rest.rfind(" ", 0) == 0) {
+      rest.erase(0, 1);
+    }
+    const size_t sep = rest.find(": ");
+    if (sep != std::string::npos) {
+      std::string field = rest.substr(0, sep);
+      const std::string what = rest.substr(sep + 2);
       if (field.rfind(tenant_prefix, 0) == 0) field = field.substr(tenant_prefix.size());
       if (!field.empty() && field[0] == '.') field.erase(0, 1);
-      json body = {{"error", message.substr(path_end + 2)}, {"field", field}};
-      if (field == "YAML syntax error") body = {{"error", field + ": " + message.substr(path_end + 2)}};
+      json body = {{"error", what}, {"field", field}};
+      if (field == "YAML syntax error") body = {{"error", field + ": " + what}};
       if (field.empty()) body.erase("field");  // the entry itself (a number's route)
-      const std::string line = message.substr(colon + 1, line_end - colon - 1);
-      if (!line.empty() && line.find_first_not_of("0123456789") == std::string::npos) {
-        body["line"] = std::stoi(line);
-      }
+      if (line) body["line"] = *line;
       Response r;
       r.status = 400;
       r.body = body.dump();
       return r;
     }
   }
-  // Not inside the flow (a number naming a flow that is gone, ...): the whole message.
+  // Not inside the upload (a number naming a flow that is gone, ...): the whole message.
   return api::json_error(400, message);
 }
 
@@ -942,7 +948,7 @@ Response put_flow(const ApiContext& ctx, const Request& req, const std::string& 
       prefix = "tenants[" + std::to_string(i) + "]." + kind + "." + name;
     }
   }
-  if (!st) return flow_error(st.message(), prefix, what + " ");
+  if (!st) return flow_error(st.message(), prefix, what + " " + name);
   if (keep) {
     ctx.store->save_audit({now(), tenant, req.principal->username, req.remote_address,
                            what + (remove ? ".remove" : ".upload"), name});

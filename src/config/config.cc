@@ -1770,7 +1770,11 @@ Result<LoadOptions::Uploads> read_uploads(const std::string& dir) {
       if (!in) return Status::error(p.string() + ": cannot read the flow: " + std::strerror(errno));
       std::stringstream text;
       text << in.rdbuf();
-      out[tenant.path().filename().string()][p.stem().string()] = {text.str(), p.string()};
+      // Named in messages from the data folder on (flows/acme/main.yaml): where an operator
+      // finds it, and no server path in what the API answers.
+      const std::string display =
+          (fs::path(dir).filename() / tenant.path().filename() / p.filename()).string();
+      out[tenant.path().filename().string()][p.stem().string()] = {text.str(), display};
     }
   }
   if (ec) return Status::error(dir + ": " + ec.message());

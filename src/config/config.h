@@ -283,7 +283,8 @@ struct LoadOptions {
 // errors name it as tenants[N].queues.ID).
 inline constexpr std::string_view kUploadKinds[] = {"flows", "calendars", "numbers", "queues"};
 // Where the uploads of `kind` are kept (<data_dir>/<kind>), and the texts found there
-// (<dir>/<tenant>/<name>.yaml); a file that cannot be read is an error.
+// (<dir>/<tenant>/<name>.yaml, each named <kind>/<tenant>/<name>.yaml in messages); a file that
+// cannot be read is an error.
 std::string uploads_dir(const std::string& data_dir, std::string_view kind);
 Result<LoadOptions::Uploads> read_uploads(const std::string& dir);
 // The data folder a configuration file names (absolute), read without checking the rest: where

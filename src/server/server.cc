@@ -448,7 +448,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
     for (int i = 0; i < 32; ++i) secret += static_cast<char>('a' + rd() % 26);
     for (const config::TenantConfig& t : cfg.tenants) {
       if (auto kept = tenants_.find(t.id); kept != tenants_.end()) {
-        update_queues(t, *kept->second);  // a reload keeps the runtime (and its registrations)
+        update_routing(t, *kept->second);  // a reload keeps the runtime (and its registrations)
         continue;
       }
       auto rt = std::make_unique<TenantRuntime>();
@@ -538,34 +538,46 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       if (Status st = r.set_escalation(rt.queues.at(q.id), qc.escalation); !st) return st;
     }
     for (const config::AgentSpec& a : t.agents) {
-      core::AgentConfig ac;
-      ac.name = a.extension;
-      for (const auto& [skill, level] : a.skills) ac.skills.emplace_back(r.add_skill(skill), level);
-      for (const auto& m : a.queues) ac.queues.push_back({rt.queues.at(m.queue), m.tier});
-      ac.wrap_up = a.wrap_up;
-      ac.capacity = a.capacity;
-      auto id = r.add_agent(std::move(ac));
-      if (!id) return id.status();
-      rt.agents[a.extension] = *id;
-      rt.extensions.push_back(a.extension);
-      rt.presence.emplace_back();
-      AgentSetup& setup = rt.setups[a.extension];
-      setup.extension = a.extension;
-      setup.name = a.name;
-      setup.skills = a.skills;
-      for (const auto& m : a.queues) setup.queues.emplace_back(m.queue, m.tier);
-      for (size_t c = 0; c < core::kChannelCount; ++c) {
-        setup.capacity.emplace_back(core::to_string(static_cast<core::Channel>(c)), a.capacity[c]);
-      }
+      if (Status st = add_agent(a, rt); !st) return st;
     }
     return Status::ok();
   }
 
-  // A reload's queues for a tenant that runs already: new ones are added, changed ones updated in
-  // place (the router applies the change at once: waiting callers are offered under the new
-  // settings), and one the configuration no longer has is dropped once no agent is in it and no
-  // caller waits in it (until then it keeps serving, and a warning says why).
-  void update_queues(const config::TenantConfig& t, TenantRuntime& rt) {
+  // An agent of the configuration into the tenant's router (logged out) and the runtime's maps.
+  static Status add_agent(const config::AgentSpec& a, TenantRuntime& rt) {
+    core::Router& r = *rt.router;
+    core::AgentConfig ac;
+    ac.name = a.extension;
+    for (const auto& [skill, level] : a.skills) ac.skills.emplace_back(r.add_skill(skill), level);
+    for (const auto& m : a.queues) {
+      auto q = rt.queues.find(m.queue);
+      if (q == rt.queues.end()) return Status::error("agent " + a.extension + ": no queue " + m.queue);
+      ac.queues.push_back({q->second, m.tier});
+    }
+    ac.wrap_up = a.wrap_up;
+    ac.capacity = a.capacity;
+    auto id = r.add_agent(std::move(ac));
+    if (!id) return id.status();
+    rt.agents[a.extension] = *id;
+    rt.extensions.push_back(a.extension);
+    rt.presence.emplace_back();
+    AgentSetup& setup = rt.setups[a.extension];
+    setup.extension = a.extension;
+    setup.name = a.name;
+    setup.skills = a.skills;
+    for (const auto& m : a.queues) setup.queues.emplace_back(m.queue, m.tier);
+    for (size_t c = 0; c < core::kChannelCount; ++c) {
+      setup.capacity.emplace_back(core::to_string(static_cast<core::Channel>(c)), a.capacity[c]);
+    }
+    return Status::ok();
+  }
+
+  // A reload's queues and agents for a tenant that runs already: new queues are added, changed
+  // ones updated in place (the router applies the change at once: waiting callers are offered
+  // under the new settings), and one the configuration no longer has is dropped once no agent is
+  // in it and no caller waits in it (until then it keeps serving, and a warning says why); new
+  // agents are added.
+  void update_routing(const config::TenantConfig& t, TenantRuntime& rt) {
     core::Router& r = *rt.router;
     for (const config::QueueSpec& q : t.queues) {
       if (rt.queues.count(q.id)) continue;
@@ -611,6 +623,16 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
       } else {
         log::info("queue removed", {{"tenant", t.id}, {"queue", it->first}});
         it = rt.queues.erase(it);
+      }
+    }
+    // Agents new in the configuration join, logged out (one the file no longer has stays in the
+    // router until the next start, but can no longer register or log in).
+    for (const config::AgentSpec& a : t.agents) {
+      if (rt.agents.count(a.extension)) continue;
+      if (Status st = add_agent(a, rt); !st) {
+        log::error("agent not added", {{"tenant", t.id}, {"agent", a.extension}, {"why", st.message()}});
+      } else {
+        log::info("agent added", {{"tenant", t.id}, {"agent", a.extension}});
       }
     }
     rt.queues_dirty = queues_dirty_ = true;

@@ -1,4 +1,4 @@
-// Writes docs/screenshots/{agent,wallboard,admin,wallboard-fa}.png (1280×800) from a real server
+// Writes docs/screenshots/{agent,wallboard,admin,admin-queue,wallboard-fa}.png (1280×800) from a real server
 // with a little SIPp traffic: an earlier call (so the customer has a history and the chart a bar),
 // agent 1001 talking to a caller, agent 1002 on a lunch break, a second caller waiting.
 // Run through scripts/screenshots.sh. Every process started here is stopped at the end.
@@ -87,6 +87,10 @@ try {
   await admin.waitForSelector('tr[data-user=kaveh]');
   await admin.waitForSelector('tr[data-queue=support]');
   await admin.screenshot({ path: join(out, 'admin.png') });
+  await admin.click('tr[data-queue=support] [data-testid=edit-queue]');
+  await admin.waitForSelector('#queue-editor[data-queue=support]');
+  await admin.evaluate(() => document.querySelector('#queue-editor').scrollIntoView({ block: 'start' }));
+  await admin.screenshot({ path: join(out, 'admin-queue.png') });
   console.log(`screenshots: written to ${out}`);
 } catch (e) {
   console.error(`screenshots: ${e.stack || e}`);

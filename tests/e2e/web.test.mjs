@@ -2,7 +2,10 @@
 //   - sign-in refused with a wrong password, with a message;
 //   - an agent is sent away from the wallboard;
 //   - sign-out, and a session that ended on the server (a 401) both return to sign-in;
-//   - a manager makes a user in the administration page; an admin picks the tenant;
+//   - a manager makes a user in the administration page; an admin picks the tenant; the lists of
+//     flows, calendars and numbers, and removing an upload;
+//   - the queue editor: a queue's settings changed live, the server's error beside the form,
+//     back to the configuration file, a queue made and removed; an agent's capacity;
 //   - Persian turns the page right-to-left with Jalali dates in Persian digits; Arabic too,
 //     with Arabic-Indic digits;
 //   - an agent goes available in the browser; a SIPp caller dials 100, presses 1 and waits in
@@ -217,6 +220,25 @@ test('administration: a manager makes a user and changes an agent\'s queues and 
   await page.waitForSelector('tr[data-flow=night] button');
   const flows = (await manager.get(`/api/v1/tenants/${kTenant}/flows`)).body.flows;
   assert.ok(flows.some((f) => f.name === 'night' && f.uploaded), JSON.stringify(flows));
+  // The lists beside the form: the file's entries have no button; an upload can be removed.
+  await page.waitForSelector('tr[data-flow=main]:not([data-uploaded])');
+  assert.equal(await page.$('tr[data-flow=main] button'), null);
+  await page.waitForSelector('tr[data-number="100"]:not([data-uploaded])');
+  assert.match(await page.textContent('tr[data-number="100"]'), /main/);
+  await page.selectOption('#upload-kind', 'calendars');
+  await page.fill('#flow-name', 'office');
+  await page.fill('#flow-yaml', 'zone: Asia/Tehran\nhours:\n  sat-wed: "08:00-17:00"\n');
+  await page.click('#flow-save');
+  await page.waitForSelector('tr[data-calendar=office][data-uploaded] button');
+  assert.match(await page.textContent('tr[data-calendar=office]'), /Asia\/Tehran/);
+  let calendars = (await manager.get(`/api/v1/tenants/${kTenant}/calendars`)).body.calendars;
+  assert.ok(calendars.some((c) => c.name === 'office' && c.uploaded), JSON.stringify(calendars));
+  await page.click('tr[data-calendar=office] button');
+  await page.waitForFunction(() => !document.querySelector('tr[data-calendar=office]'));
+  calendars = (await manager.get(`/api/v1/tenants/${kTenant}/calendars`)).body.calendars;
+  assert.ok(!calendars.some((c) => c.name === 'office'), JSON.stringify(calendars));
+  await page.click('tr[data-flow=night] button');
+  await page.waitForFunction(() => !document.querySelector('tr[data-flow=night]'));
   await closePage(page);
 
   const admin = await browser.page();
@@ -226,6 +248,147 @@ test('administration: a manager makes a user and changes an agent\'s queues and 
   await admin.click('#tenant-open');
   await admin.waitForSelector('tr[data-user=nasrin]');
   await closePage(admin);
+});
+
+test('queue editor: an admin changes a queue live, is told what is wrong, goes back to the file, makes and removes a queue', async () => {
+  const page = await browser.page();
+  await signIn(page, kAdmin, '');
+  await page.fill('#tenant-id', kTenant);
+  await page.click('#tenant-open');
+  await page.waitForSelector('tr[data-queue=sales] [data-testid=edit-queue]');
+  const admin = await server.client('', kAdmin.username, kAdmin.password);
+  const getQueue = async (id) => {
+    const r = await admin.get(`/api/v1/tenants/${kTenant}/queues`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body.queues.find((q) => q.id === id);
+  };
+  const file = await getQueue('sales');
+  assert.deepEqual(file.customized, []);
+  assert.equal(file.added, false);
+  assert.equal(file.settings.sl_target, 80);
+
+  // The form opens with the queue's settings; nothing is set here yet, so there is no revert.
+  await page.click('tr[data-queue=sales] [data-testid=edit-queue]');
+  await page.waitForSelector('#queue-editor[data-queue=sales]');
+  assert.equal(await page.inputValue('#q-strategy'), 'longest-idle');
+  assert.equal(await page.inputValue('#q-wrap_up'), '5');
+  assert.equal(await page.inputValue('#q-sl_target'), '80');
+  assert.equal(await page.inputValue('#q-dispositions'), '');
+  assert.equal(await page.$('#queue-revert'), null);
+
+  // The service-level target and the dispositions: in effect at once, and listed as set here
+  // (the keys not changed keep following the file).
+  await page.fill('#q-sl_target', '90');
+  await page.fill('#q-dispositions', 'sale\n\nno sale\n');
+  await page.click('#queue-save');
+  await page.waitForSelector('tr[data-queue=sales][data-customized]');
+  assert.equal(await page.$('#queue-editor'), null);
+  let q = await getQueue('sales');
+  assert.equal(q.settings.sl_target, 90);
+  assert.deepEqual(q.settings.dispositions, ['sale', 'no sale']);
+  assert.deepEqual(q.dispositions, ['sale', 'no sale']);
+  assert.deepEqual([...q.customized].sort(), ['dispositions', 'sl_target']);
+  assert.deepEqual({ ...q.settings, sl_target: 80, dispositions: [] }, file.settings);
+  assert.match(await page.textContent('tr[data-queue=sales]'), /90%/);
+
+  // A bad value: the server's error names the field beside the form, and nothing changes.
+  await page.click('tr[data-queue=sales] [data-testid=edit-queue]');
+  await page.waitForSelector('#queue-editor[data-queue=sales]');
+  assert.equal(await page.inputValue('#q-sl_target'), '90');
+  assert.equal(await page.inputValue('#q-dispositions'), 'sale\nno sale');
+  await page.fill('#q-sl_target', '0');
+  await page.click('#queue-save');
+  await page.waitForFunction(() => (document.querySelector('[data-testid=queue-error]')?.textContent ?? '').includes('sl_target'));
+  assert.match(await page.textContent('[data-testid=queue-error]'), /^Service level target \(%\) \(sl_target\)/);
+  assert.equal(await page.getAttribute('#q-sl_target', 'aria-invalid'), 'true');
+  q = await getQueue('sales');
+  assert.equal(q.settings.sl_target, 90);
+  // A disposition code of 101 characters: named with its line in the box.
+  await page.fill('#q-sl_target', '90');
+  await page.fill('#q-dispositions', `sale\n${'x'.repeat(101)}`);
+  await page.click('#queue-save');
+  await page.waitForFunction(() => /dispositions.*line 2/.test(document.querySelector('[data-testid=queue-error]')?.textContent ?? ''));
+  assert.equal(await page.getAttribute('#q-dispositions', 'aria-invalid'), 'true');
+  q = await getQueue('sales');
+  assert.deepEqual(q.settings.dispositions, ['sale', 'no sale']);
+  assert.deepEqual([...q.customized].sort(), ['dispositions', 'sl_target']);
+
+  // Back to the configuration file's settings.
+  await page.click('#queue-revert');
+  await page.waitForSelector('tr[data-queue=sales]:not([data-customized])');
+  q = await getQueue('sales');
+  assert.deepEqual(q.customized, []);
+  assert.deepEqual(q.settings, file.settings);
+
+  // A new queue, with the defaults to start from; then removed.
+  await page.click('#queue-new');
+  await page.waitForSelector('#queue-editor[data-new]');
+  assert.equal(await page.inputValue('#q-sl_target'), '80');
+  assert.equal(await page.inputValue('#q-strategy'), 'longest-idle');
+  await page.fill('#q-id', 'billing');
+  await page.selectOption('#q-strategy', 'round-robin');
+  await page.fill('#q-ring_timeout', '12');
+  await page.selectOption('#q-join_empty', 'no-agents-logged-in');
+  await page.click('#q-skill-add');
+  await page.fill('[data-testid=skill-name]', 'farsi');
+  await page.fill('[data-testid=skill-level]', '3');
+  await page.fill('#q-dispositions', 'paid\nrefund');
+  await page.fill('#q-script', 'Ask for the invoice number.');
+  await page.click('#queue-save');
+  await page.waitForSelector('tr[data-queue=billing][data-added]');
+  q = await getQueue('billing');
+  assert.ok(q, 'the new queue is listed');
+  assert.equal(q.added, true);
+  assert.equal(q.settings.strategy, 'round-robin');
+  assert.equal(q.settings.ring_timeout, 12);
+  assert.equal(q.settings.join_empty, 'no-agents-logged-in');
+  assert.deepEqual(q.settings.skills, { farsi: 3 });
+  assert.deepEqual(q.settings.dispositions, ['paid', 'refund']);
+  assert.equal(q.settings.script, 'Ask for the invoice number.');
+  // The agents' editor offers it.
+  await page.click('tr[data-agent="1001"] button');
+  await page.waitForSelector('tr[data-editor="1001"] input[data-queue=billing]');
+  await page.click('tr[data-editor="1001"] button.secondary');
+  await page.click('tr[data-queue=billing] [data-testid=edit-queue]');
+  await page.waitForSelector('#queue-editor[data-queue=billing]');
+  assert.equal(await page.textContent('#queue-revert'), 'Remove this queue');
+  await page.click('#queue-revert');
+  await page.waitForFunction(() => !document.querySelector('tr[data-queue=billing]'));
+  assert.equal(await getQueue('billing'), undefined);
+  await closePage(page);
+});
+
+test('agent capacity: saved from the editor and shown again after a reload', async () => {
+  const page = await browser.page();
+  await signIn(page, kManager);
+  await page.goto(`${server.base}/admin`);
+  await page.waitForSelector('tr[data-agent="1003"] button');
+  await page.click('tr[data-agent="1003"] button');
+  const input = (ch) => `tr[data-editor="1003"] [data-testid=capacity-${ch}]`;
+  await page.waitForSelector(input('chat'));
+  assert.equal(await page.inputValue(input('voice')), '1');
+  assert.equal(await page.inputValue(input('chat')), '2');
+  await page.fill(input('chat'), '4');
+  await page.fill(input('email'), '0');
+  await page.click('tr[data-editor="1003"] button:not(.secondary)');
+  await page.waitForFunction(() => !document.querySelector('tr[data-editor="1003"]'));
+  const manager = await server.client(kTenant, kManager.username, kManager.password);
+  const lina = (await manager.get(`/api/v1/tenants/${kTenant}/agents`)).body.agents.find((a) => a.extension === '1003');
+  assert.deepEqual(lina.capacity, { voice: 1, chat: 4, email: 0, sms: 2, callback: 1 });
+  await page.reload();
+  await page.waitForSelector('tr[data-agent="1003"] [data-testid=agent-capacity]');
+  assert.match(await page.textContent('tr[data-agent="1003"] [data-testid=agent-capacity]'), /Chat 4, Email 0/);
+  await page.click('tr[data-agent="1003"] button');
+  await page.waitForSelector(input('chat'));
+  assert.equal(await page.inputValue(input('chat')), '4');
+  assert.equal(await page.inputValue(input('email')), '0');
+  // Out of range: refused by the server, naming the channel; nothing changes.
+  await page.fill(input('chat'), '101');
+  await page.click('tr[data-editor="1003"] button:not(.secondary)');
+  await page.waitForFunction(() => (document.querySelector('tr[data-editor="1003"] .form-error')?.textContent ?? '').includes('capacity.chat'));
+  const again = (await manager.get(`/api/v1/tenants/${kTenant}/agents`)).body.agents.find((a) => a.extension === '1003');
+  assert.equal(again.capacity.chat, 4);
+  await closePage(page);
 });
 
 test('the wallboard changes an agent\'s queues live', async () => {

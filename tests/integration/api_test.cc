@@ -879,6 +879,9 @@ TEST_F(ApiTest, QueuesAreChangedLiveKeptAndRemoved) {
   EXPECT_EQ(call_as("PUT", linear, R"({"sl_target": 90})", token("acme", "sara")).status, 403)
       << "supervisors do not change queues";
   EXPECT_EQ(call_as("PUT", "/api/v1/tenants/acme/queues/Bad.Name", "{}", boss).status, 400);
+  HttpResponse stray = call_as("PUT", linear, R"({"colour": "red"})", boss);
+  ASSERT_EQ(stray.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(stray.body)["field"], "colour") << stray.body;
   EXPECT_EQ(queue_of("linear")["customized"], nlohmann::json::array()) << "nothing kept yet";
 
   // The linear queue asks for Farsi, which no agent has: a caller waits although 1002 is free.
@@ -927,6 +930,14 @@ TEST_F(ApiTest, QueuesAreChangedLiveKeptAndRemoved) {
   EXPECT_EQ(busy.status, 409) << busy.body;
   EXPECT_NE(busy.body.find("1002"), std::string::npos) << busy.body;
   ASSERT_EQ(call_as("PUT", agent, R"({"queues": [{"queue": "linear"}]})", boss).status, 200);
+  // A flow that sends callers to it keeps it too; the error names the flow, not a server path.
+  const std::string to_vip = "/api/v1/tenants/acme/flows/to-vip";
+  ASSERT_EQ(call_as("PUT", to_vip, "start: q\nnodes: {q: {queue: vip}}\n", boss).status, 200);
+  HttpResponse needed = call_as("DELETE", vip, "", boss);
+  EXPECT_EQ(needed.status, 400) << needed.body;
+  EXPECT_NE(needed.body.find("flows/acme/to-vip.yaml"), std::string::npos) << needed.body;
+  EXPECT_EQ(needed.body.find(server_.data_dir().string()), std::string::npos) << needed.body;
+  ASSERT_EQ(call_as("DELETE", to_vip, "", boss).status, 200);
   ASSERT_EQ(call_as("DELETE", vip, "", boss).status, 200);
   EXPECT_TRUE(queue_of("vip").is_null());
   auto live_after = nlohmann::json::parse(get("/api/v1/tenants/acme/live", boss).body);

@@ -109,7 +109,8 @@ TEST_F(ServeTest, TheMenuIsSpokenInEnglishPersianAndArabic) {
   }
 }
 
-// SIGHUP reloads: a good file adds a number; a bad file is refused and the old one keeps serving.
+// SIGHUP reloads: a good file adds a number, an agent and a queue, and changes a queue; a bad
+// file is refused and the old one keeps serving.
 TEST(ServeReload, SighupAppliesAGoodFileAndRefusesABadOne) {
   if (!std::filesystem::exists("/usr/bin/espeak-ng")) GTEST_SKIP() << "espeak-ng is missing";
   const auto path = std::filesystem::temp_directory_path() /
@@ -125,14 +126,29 @@ TEST(ServeReload, SighupAppliesAGoodFileAndRefusesABadOne) {
   std::string with_400 = original;
   const std::string key = "\"100\": {flow: main}";
   with_400.replace(with_400.find(key), key.size(), key + "\n      \"400\": {flow: main}");
+  const std::string agent = "{extension: \"1002\", password: secret1002, name: Reza, queues: [support]}";
+  ASSERT_NE(with_400.find(agent), std::string::npos);
+  with_400.replace(with_400.find(agent), agent.size(),
+                   agent + "\n      - {extension: \"1009\", password: secret1009, queues: [late]}");
+  const std::string queues = "    queues:\n";
+  ASSERT_NE(with_400.find(queues), std::string::npos);
+  with_400.replace(with_400.find(queues), queues.size(),
+                   queues + "      - {id: late, strategy: ring-all}\n");
   std::ofstream(path) << with_400;
   server.signal(SIGHUP);
   // The reload is applied asynchronously: the core thread says when.
   ASSERT_NE(server.wait_log({"configuration reloaded"}), "") << server.log();
+  EXPECT_NE(server.log().find("queue added"), std::string::npos) << server.log();
   Caller reloaded;
   const int st = reloaded.call(server.port(), "400", "reload-1");
   if (st == 200) reloaded.hang_up(server.port(), "400");
   EXPECT_EQ(st, 200) << server.log();
+  // The new agent registers and logs in (the router has it, in the new queue).
+  test::AgentPhone phone(server.port(), "acme.test");
+  ASSERT_EQ(phone.register_as("1009", "secret1009"), 200) << server.log();
+  ASSERT_EQ(phone.dial("*11"), 200);
+  EXPECT_NE(server.wait_log({"agent status", "agent=1009", "code=*11"}), "") << server.log();
+  EXPECT_EQ(server.log().find("feature code refused"), std::string::npos) << server.log();
 
   std::ofstream(path) << "tenants: [ this is not: valid yaml";
   server.signal(SIGHUP);

@@ -162,32 +162,79 @@ export interface Customer {
   updated_by?: string;
   history: { id: string; started_at: string; queue: string; agent: string; result: string }[];
 }
+/** A queue's effective settings, in the configuration's own keys (times in seconds). */
+export interface QueueSettings {
+  strategy: string;
+  sl_seconds: number;
+  /** Percent, 1..100. */
+  sl_target: number;
+  ring_timeout: number;
+  wrap_up: number;
+  /** 0 = never. */
+  max_wait: number;
+  /** 0 = no limit. */
+  max_waiting: number;
+  max_no_answer: number;
+  retry_after: number;
+  join_empty: string;
+  leave_empty: string;
+  /** Skill name -> minimum level 1..10. */
+  skills: Record<string, number>;
+  dispositions: string[];
+  script: string;
+}
+export type QueueSettingKey = keyof QueueSettings;
 export interface QueueSetup {
   id: string;
   name?: string;
   strategy?: string;
   service_level?: { target?: number; threshold_seconds?: number };
   wrap_up_seconds?: number;
+  ring_timeout_seconds?: number;
   dispositions?: string[];
   script?: string;
+  settings?: Partial<QueueSettings>;
+  /** The keys whose value was set through the API, over the configuration file's. */
+  customized?: string[];
+  /** Made through the API (the configuration file has no such queue). */
+  added?: boolean;
 }
+/** PUT .../queues/{queue}'s answer. */
+export interface QueueSaved {
+  queue: string;
+  kept: boolean;
+  removed: boolean;
+  valid: boolean;
+}
+export const channels = ['voice', 'chat', 'email', 'sms', 'callback'] as const;
+export type Channel = (typeof channels)[number];
 export interface AgentSetup {
   extension: string;
   name?: string;
   skills?: Record<string, number>;
   /** The queues the agent serves, with the tier (or plain ids). */
   queues?: ({ queue: string; tier?: number } | string)[];
+  /** Contacts of each channel the agent takes at once (0..100). */
+  capacity?: Partial<Record<Channel, number>>;
 }
 export type UploadKind = 'flows' | 'calendars' | 'numbers';
-export interface FlowInfo {
+/** An entry of GET .../flows, .../calendars or .../numbers (`start`, `zone` or `flow` by kind). */
+export interface UploadInfo {
   name: string;
-  start: string;
+  start?: string;
+  zone?: string;
+  flow?: string;
   uploaded: boolean;
 }
+/** What a queue's strategy may be; used until the server sends its own list. */
+export const kStrategies = ['longest-idle', 'ring-all', 'round-robin', 'fewest-contacts', 'least-talk-time', 'linear', 'random', 'best-skill'];
+export const kEmptyPolicies = ['ignore', 'no-agents-logged-in', 'no-agents-available'];
 export interface TenantQueues {
   queues: QueueSetup[];
   /** The reasons an agent may give for a break (the tenant's configuration). */
   break_reasons: string[];
+  strategies: string[];
+  empty_policies: string[];
 }
 export type ContactState = 'ringing' | 'connected' | 'held' | 'wrap-up';
 export interface ContactBrief {
@@ -240,15 +287,28 @@ export const api = {
       (v): TenantQueues => ({
         queues: listOf<QueueSetup>('queues')(v),
         break_reasons: Array.isArray(v) ? [] : (v.break_reasons ?? []),
+        strategies: Array.isArray(v) || !v.strategies?.length ? kStrategies : v.strategies,
+        empty_policies: Array.isArray(v) || !v.empty_policies?.length ? kEmptyPolicies : v.empty_policies,
       }),
     ),
   agents: (t: string) => call<{ agents: AgentSetup[] } | AgentSetup[]>('GET', `${tenantPath(t)}/agents`).then(listOf<AgentSetup>('agents')),
-  flows: (t: string) => call<{ flows: FlowInfo[] }>('GET', `${tenantPath(t)}/flows`).then((v) => v.flows),
+  /** The tenant's flows, business-hours calendars or numbers in use, and which were uploaded. */
+  uploads: (t: string, kind: UploadKind) =>
+    call<Partial<Record<UploadKind, UploadInfo[]>>>('GET', `${tenantPath(t)}/${kind}`).then((v) => v[kind] ?? []),
+  /** Sets a queue's settings over the configuration file's (a new id makes a queue); ?check=true only checks. */
+  putQueue: (t: string, queue: string, settings: Partial<QueueSettings>, check: boolean) =>
+    call<QueueSaved>('PUT', `${tenantPath(t)}/queues/${enc(queue)}${check ? '?check=true' : ''}`, settings),
+  /** The configuration file's settings again (a queue made through the API is removed). */
+  deleteQueue: (t: string, queue: string) => call<unknown>('DELETE', `${tenantPath(t)}/queues/${enc(queue)}`),
   /** A flow, a business-hours calendar or a number's route, as YAML (?check=true only checks). */
   putUpload: (t: string, kind: UploadKind, name: string, yaml: string, check: boolean) =>
     call<unknown>('PUT', `${tenantPath(t)}/${kind}/${enc(name)}${check ? '?check=true' : ''}`, new RawText(yaml)),
   deleteUpload: (t: string, kind: UploadKind, name: string) => call<unknown>('DELETE', `${tenantPath(t)}/${kind}/${enc(name)}`),
-  updateAgent: (t: string, agent: string, setup: { skills: Record<string, number>; queues: { queue: string; tier: number }[] }) =>
+  updateAgent: (
+    t: string,
+    agent: string,
+    setup: { skills: Record<string, number>; queues: { queue: string; tier: number }[]; capacity?: Partial<Record<Channel, number>> },
+  ) =>
     call<AgentSetup>('PUT', `${tenantPath(t)}/agents/${enc(agent)}`, setup),
   today: (t: string, agent: string) => call<Today>('GET', `${tenantPath(t)}/agents/${enc(agent)}/today`),
   contact: (t: string, agent: string) => call<AgentContact>('GET', `${tenantPath(t)}/agents/${enc(agent)}/contact`),

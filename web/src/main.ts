@@ -128,7 +128,14 @@ function drawFrame(session: Session): void {
   }
 }
 
+/** True while the sign-out button's logout is under way: the 401s it causes (the stream dropped
+ * by the server and the page's check of the session) are not "your session has ended". */
+let signingOut = false;
+
 async function signOut(): Promise<void> {
+  if (signingOut) return;
+  signingOut = true;
+  teardown(); // closes the page's stream before the server ends the session
   try {
     await api.logout();
   } catch {
@@ -137,6 +144,7 @@ async function signOut(): Promise<void> {
   clearSession();
   flashNext(t('signin.signedout'));
   navigate('/signin', true);
+  signingOut = false;
 }
 
 function start(): void {
@@ -148,15 +156,16 @@ function start(): void {
     if (session && page && shell) drawFrame(session);
     else if (page) app.replaceChildren(page.render());
   });
-  // api.ts calls this on any 401 but the sign-in's own.
-  let signingOut = false;
+  // api.ts calls this on any 401 but the sign-in's own. A late one, after the session was
+  // cleared here (a call still in flight when the user signed out), changes nothing.
+  let ending = false;
   onUnauthorized(() => {
-    if (signingOut) return;
-    signingOut = true;
+    if (ending || signingOut || !loadSession()) return;
+    ending = true;
     clearSession();
     flashNext(t('signin.expired'), 'error');
     navigate('/signin', true);
-    signingOut = false;
+    ending = false;
   });
   window.addEventListener('popstate', () => route(location.pathname));
   route(location.pathname);

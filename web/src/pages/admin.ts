@@ -1,49 +1,167 @@
-// Administration (/admin): the tenant's users (list and create), its queues (read-only: the
-// configuration file is where queues, numbers and flows are edited, and the page says so rather
-// than offering buttons that do nothing) and its agents, whose queues, tiers and skills change
-// here live. Managers see their own tenant; admins type the tenant's id.
+// Administration (/admin): the tenant's users (list and create); its queues, whose settings are
+// changed here over the configuration file's (or a new queue made) and in effect at once; its
+// agents, whose queues, tiers, skills and capacity change here live; and the flows, business-hours
+// calendars and numbers in use, with a form to check or upload one and a button to remove an
+// upload. Managers see their own tenant; admins type the tenant's id.
 
-import { type AgentSetup, api, ApiError, type FlowInfo, type TenantQueues, type UploadKind, type User } from '../api';
+import {
+  type AgentSetup,
+  api,
+  ApiError,
+  type QueueSettingKey,
+  type QueueSettings,
+  type QueueSetup,
+  type TenantQueues,
+  type UploadInfo,
+  type UploadKind,
+  type User,
+} from '../api';
 import { fmtDateTime } from '../dates';
 import { field, h, replace } from '../dom';
 import { type Key, list, num, t, tDynamic } from '../i18n';
 import { errorText, phone } from '../format';
 import type { Role } from '../session';
 import type { Page, PageContext } from '../shell';
-import { type AgentEdit, editorRow, memberships, saveEdit, startEdit } from '../agent-editor';
+import { type AgentEdit, capacityText, editorRow, memberships, saveEdit, startEdit } from '../agent-editor';
 import { tenantPicker } from './tenant-picker';
 
 type Load<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'error'; message: string };
+
+const kUploadKinds: readonly UploadKind[] = ['flows', 'calendars', 'numbers'];
+
+/** The numeric settings of a queue, in the order of the form (times in seconds). */
+const kNumberKeys = ['sl_seconds', 'sl_target', 'ring_timeout', 'wrap_up', 'max_wait', 'max_waiting', 'max_no_answer', 'retry_after'] as const;
+type NumberKey = (typeof kNumberKeys)[number];
+/** Every key the form sends, in the order of the configuration's documentation. */
+const kSettingKeys: readonly QueueSettingKey[] = [
+  'strategy', ...kNumberKeys, 'join_empty', 'leave_empty', 'skills', 'dispositions', 'script',
+];
+
+/** The configuration's defaults (docs/configuration.md): what a new queue's form starts with. */
+const kQueueDefaults: QueueSettings = {
+  strategy: 'longest-idle',
+  sl_seconds: 20,
+  sl_target: 80,
+  ring_timeout: 20,
+  wrap_up: 0,
+  max_wait: 0,
+  max_waiting: 0,
+  max_no_answer: 3,
+  retry_after: 5,
+  join_empty: 'ignore',
+  leave_empty: 'ignore',
+  skills: {},
+  dispositions: [],
+  script: '',
+};
+
+const kQueueId = /^[a-z0-9_-]{1,64}$/;
+
+/** The editor's state: what is typed, kept across redraws. */
+interface QueueDraft {
+  id: string;
+  /** Opened with "New queue": the id is typed, and every key is sent. */
+  isNew: boolean;
+  /** The queue's effective settings when the editor opened (a new queue: the defaults). */
+  base: QueueSettings;
+  customized: string[];
+  added: boolean;
+  strategy: string;
+  numbers: Record<NumberKey, string>;
+  join_empty: string;
+  leave_empty: string;
+  skills: { name: string; level: string }[];
+  dispositions: string;
+  /** The line in the box of each code sent (codes are sent without the blank lines). */
+  dispositionLines: number[];
+  script: string;
+  error: { message: string; field?: string; line?: number } | null;
+  notice: string;
+  busy: boolean;
+}
+
+/** A queue's effective settings: `settings` when the server sends them, else what the older
+ * fields say, over the defaults. */
+function effectiveSettings(q: QueueSetup): QueueSettings {
+  const legacy: Partial<QueueSettings> = {};
+  if (q.strategy !== undefined) legacy.strategy = q.strategy;
+  const sl = q.service_level;
+  if (sl?.threshold_seconds !== undefined) legacy.sl_seconds = sl.threshold_seconds;
+  if (sl?.target !== undefined) legacy.sl_target = Math.round(sl.target > 1 ? sl.target : sl.target * 100);
+  if (q.ring_timeout_seconds !== undefined) legacy.ring_timeout = q.ring_timeout_seconds;
+  if (q.wrap_up_seconds !== undefined) legacy.wrap_up = q.wrap_up_seconds;
+  if (q.dispositions !== undefined) legacy.dispositions = q.dispositions;
+  if (q.script !== undefined) legacy.script = q.script;
+  return { ...kQueueDefaults, ...legacy, ...(q.settings ?? {}) };
+}
+
+function draftOf(id: string, base: QueueSettings, isNew: boolean, customized: string[], added: boolean): QueueDraft {
+  return {
+    id,
+    isNew,
+    base,
+    customized,
+    added,
+    strategy: base.strategy,
+    numbers: Object.fromEntries(kNumberKeys.map((k) => [k, String(base[k])])) as Record<NumberKey, string>,
+    join_empty: base.join_empty,
+    leave_empty: base.leave_empty,
+    skills: Object.entries(base.skills).map(([name, level]) => ({ name, level: String(level) })),
+    dispositions: base.dispositions.join('\n'),
+    dispositionLines: [],
+    script: base.script,
+    error: null,
+    notice: '',
+    busy: false,
+  };
+}
+
+/** Values of the configuration's keys compared as JSON would be (skills in any order). */
+function same(a: unknown, b: unknown): boolean {
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const ka = Object.keys(a).sort();
+    const kb = Object.keys(b).sort();
+    return JSON.stringify(ka) === JSON.stringify(kb) && ka.every((k) => same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  }
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The label of a setting's key (a field the server names, as `skills.english` or `dispositions[2]`). */
+function settingLabel(fieldName: string): string {
+  const key = fieldName.split(/[.[]/)[0] ?? fieldName;
+  const k = `queue.${key}`;
+  return k in labelKeys ? t(k as Key) : fieldName;
+}
+const labelKeys: Record<string, true> = Object.fromEntries([...kSettingKeys, 'id'].map((k) => [`queue.${k}`, true]));
 
 export class AdminPage implements Page {
   private readonly tenant: string;
   private users: Load<User[]> = { state: 'loading' };
   private queues: Load<TenantQueues> = { state: 'loading' };
   private agents: Load<AgentSetup[]> = { state: 'loading' };
-  private flows: Load<FlowInfo[]> = { state: 'loading' };
+  private uploads: Record<UploadKind, Load<UploadInfo[]>> = { flows: { state: 'loading' }, calendars: { state: 'loading' }, numbers: { state: 'loading' } };
   private flowDraft = { kind: 'flows' as UploadKind, name: '', yaml: '', message: '', error: false };
   private draft = { username: '', name: '', role: 'agent' as Role, password: '' };
   private formError = '';
   private editing: AgentEdit | null = null;
+  private queueDraft: QueueDraft | null = null;
   private readonly boxes = {
     users: h('div', { class: 'table-wrap' }),
     form: h('div'),
     queues: h('div', { class: 'table-wrap' }),
+    queueEditor: h('div'),
     agents: h('div', { class: 'table-wrap' }),
-    flows: h('div'),
+    lists: h('div'),
+    upload: h('div'),
   };
 
   constructor(private readonly ctx: PageContext) {
     this.tenant = ctx.tenant;
     if (!this.tenant) return;
     void this.loadUsers();
-    void this.load(() => api.queues(this.tenant), (v) => (this.queues = v), () => this.renderQueues());
-    void this.load(() => api.agents(this.tenant), (v) => (this.agents = v), () => this.renderAgents());
-    void this.loadFlows();
-  }
-
-  private loadFlows(): Promise<void> {
-    return this.load(() => api.flows(this.tenant), (v) => (this.flows = v), () => this.renderFlows());
+    void this.loadQueues();
+    void this.loadAgents();
+    void this.loadUploads();
   }
 
   destroy(): void {}
@@ -62,6 +180,23 @@ export class AdminPage implements Page {
     return this.load(async () => (await api.users(this.tenant)).users, (v) => (this.users = v), () => this.renderUsers());
   }
 
+  private loadQueues(): Promise<void> {
+    return this.load(() => api.queues(this.tenant), (v) => (this.queues = v), () => {
+      this.renderQueues();
+      this.renderAgents(); // the editor's queue boxes
+    });
+  }
+
+  private loadAgents(): Promise<void> {
+    return this.load(() => api.agents(this.tenant), (v) => (this.agents = v), () => this.renderAgents());
+  }
+
+  private loadUploads(): Promise<void> {
+    return Promise.all(
+      kUploadKinds.map((kind) => this.load(() => api.uploads(this.tenant, kind), (v) => (this.uploads[kind] = v), () => this.renderLists())),
+    ).then(() => {});
+  }
+
   render(): Node {
     const picker = tenantPicker(this.ctx);
     if (!this.tenant) return h('div', { class: 'admin' }, picker, h('p', { class: 'muted' }, t('tenant.none')));
@@ -69,7 +204,8 @@ export class AdminPage implements Page {
     this.renderForm();
     this.renderQueues();
     this.renderAgents();
-    this.renderFlows();
+    this.renderLists();
+    this.renderUpload();
     return h(
       'div',
       { class: 'admin' },
@@ -81,14 +217,26 @@ export class AdminPage implements Page {
         h('section', { class: 'card', attrs: { 'aria-labelledby': 'ad-users' } }, h('h2', { id: 'ad-users' }, t('admin.users')), this.boxes.users),
         h('section', { class: 'card', attrs: { 'aria-labelledby': 'ad-new' } }, h('h2', { id: 'ad-new' }, t('admin.newuser')), this.boxes.form),
       ),
-      h('p', { class: 'notice', attrs: { 'data-testid': 'config-note' } }, t('admin.readonly')),
+      h('p', { class: 'notice', attrs: { 'data-testid': 'config-note' } }, t('admin.note')),
       h(
-        'div',
-        { class: 'admin-grid' },
-        h('section', { class: 'card', attrs: { 'aria-labelledby': 'ad-queues' } }, h('h2', { id: 'ad-queues' }, t('admin.queues')), this.boxes.queues),
-        h('section', { class: 'card', attrs: { 'aria-labelledby': 'ad-agents' } }, h('h2', { id: 'ad-agents' }, t('admin.agents')), this.boxes.agents),
+        'section',
+        { class: 'card', attrs: { 'aria-labelledby': 'ad-queues' } },
+        h(
+          'div',
+          { class: 'section-head' },
+          h('h2', { id: 'ad-queues' }, t('admin.queues')),
+          h('button', { type: 'button', class: 'secondary', id: 'queue-new', onclick: () => this.newQueue() }, t('queue.new')),
+        ),
+        this.boxes.queues,
+        this.boxes.queueEditor,
       ),
-      h('section', { class: 'card', attrs: { 'aria-labelledby': 'ad-flows' } }, h('h2', { id: 'ad-flows' }, t('admin.flows')), this.boxes.flows),
+      h('section', { class: 'card', attrs: { 'aria-labelledby': 'ad-agents' } }, h('h2', { id: 'ad-agents' }, t('admin.agents')), this.boxes.agents),
+      h(
+        'section',
+        { class: 'card', attrs: { 'aria-labelledby': 'ad-flows' } },
+        h('h2', { id: 'ad-flows' }, t('admin.flows')),
+        h('div', { class: 'admin-grid' }, this.boxes.lists, h('div', { class: 'upload-form' }, this.boxes.upload)),
+      ),
     );
   }
 
@@ -174,43 +322,313 @@ export class AdminPage implements Page {
     }
   }
 
+  // ---------------------------------------------------------------- queues
+
   private renderQueues(): void {
     const l = this.queues;
     if (!this.status(l, this.boxes.queues)) return;
-    // Strategy names and break reasons are configuration words, shown as configured when the
-    // catalogue has no translation for them.
+    // Break reasons are configuration words, shown as configured when the catalogue has no
+    // translation for them; so are strategies.
     const reasons = l.value.break_reasons;
-    if (l.value.queues.length === 0) return replace(this.boxes.queues, h('p', { class: 'muted' }, t('admin.noqueues')));
+    const seconds = (s: number | undefined) => (s !== undefined ? `${num(s)} ${t('unit.s')}` : '—');
     replace(
       this.boxes.queues,
-      this.table(
-        [t('col.queue'), t('col.strategy'), t('col.target'), t('col.wrapup'), t('col.dispositions')],
-        l.value.queues.map((q) => {
-          const sl = q.service_level;
-          const target = sl?.target !== undefined ? (sl.target > 1 ? sl.target / 100 : sl.target) : undefined;
-          const within = sl?.threshold_seconds;
-          return h(
-            'tr',
-            { attrs: { 'data-queue': q.id } },
-            h('th', { scope: 'row' }, q.name && q.name !== q.id ? `${q.name} (${q.id})` : q.id),
-            h('td', null, q.strategy ?? '—'),
-            h(
-              'td',
-              null,
-              target !== undefined
-                ? t('admin.target', { pct: num(target, { style: 'percent' }), s: within ?? 0 })
-                : within !== undefined
-                  ? t('admin.within', { s: within })
-                  : '—',
-            ),
-            h('td', null, q.wrap_up_seconds !== undefined ? `${num(q.wrap_up_seconds)} ${t('unit.s')}` : '—'),
-            h('td', null, list(q.dispositions ?? []) || '—'),
-          );
-        }),
-      ),
+      l.value.queues.length === 0
+        ? h('p', { class: 'muted' }, t('admin.noqueues'))
+        : this.table(
+            [t('col.queue'), t('col.strategy'), t('col.target'), t('queue.ring_timeout.short'), t('col.wrapup'), t('col.dispositions'), t('queue.changes'), ''],
+            l.value.queues.map((q) => {
+              const s = effectiveSettings(q);
+              const custom = q.customized ?? [];
+              const mark = q.added
+                ? h('span', { class: 'badge added', attrs: { 'data-testid': 'queue-mark' } }, t('queue.added'))
+                : custom.length
+                  ? h(
+                      'span',
+                      { class: 'badge changed', title: list(custom.map(settingLabel)), attrs: { 'data-testid': 'queue-mark' } },
+                      t('queue.customized', { n: custom.length }),
+                    )
+                  : h('span', { class: 'muted' }, t('queue.asfile'));
+              const editingThis = this.queueDraft && !this.queueDraft.isNew && this.queueDraft.id === q.id;
+              return h(
+                'tr',
+                {
+                  class: editingThis ? 'editing' : '',
+                  attrs: { 'data-queue': q.id, 'data-customized': custom.length ? custom.join(' ') : undefined, 'data-added': q.added || undefined },
+                },
+                h('th', { scope: 'row' }, h('bdi', null, q.name && q.name !== q.id ? `${q.name} (${q.id})` : q.id)),
+                h('td', { attrs: { 'data-strategy': s.strategy } }, tDynamic('strategy', s.strategy)),
+                h('td', null, t('admin.target', { pct: num(s.sl_target / 100, { style: 'percent' }), s: s.sl_seconds })),
+                h('td', null, seconds(s.ring_timeout)),
+                h('td', null, seconds(s.wrap_up)),
+                h('td', null, list(s.dispositions) || '—'),
+                h('td', null, mark),
+                h(
+                  'td',
+                  null,
+                  h(
+                    'button',
+                    { type: 'button', class: 'secondary', attrs: { 'data-testid': 'edit-queue', 'aria-label': t('queue.edit.for', { queue: q.id }) }, onclick: () => this.editQueue(q) },
+                    t('admin.edit'),
+                  ),
+                ),
+              );
+            }),
+          ),
       reasons.length ? h('p', { class: 'muted reasons' }, t('admin.reasons', { list: list(reasons.map((r) => tDynamic('reason', r))) })) : null,
     );
+    this.renderQueueEditor();
   }
+
+  private editQueue(q: QueueSetup): void {
+    this.queueDraft = draftOf(q.id, effectiveSettings(q), false, q.customized ?? [], q.added ?? false);
+    this.renderQueues();
+    this.focusEditor();
+  }
+
+  private newQueue(): void {
+    this.queueDraft = draftOf('', kQueueDefaults, true, [], true);
+    this.renderQueues();
+    this.focusEditor();
+  }
+
+  private focusEditor(): void {
+    requestAnimationFrame(() => this.boxes.queueEditor.querySelector<HTMLElement>('input, select')?.focus());
+  }
+
+  private closeQueueEditor(): void {
+    this.queueDraft = null;
+    this.renderQueues();
+  }
+
+  /** The form of one queue: every setting the API takes, with the server's error beside it. */
+  private renderQueueEditor(): void {
+    const d = this.queueDraft;
+    const box = this.boxes.queueEditor;
+    if (!d) return replace(box);
+    const options = this.queues.state === 'ok' ? this.queues.value : null;
+    const strategies = options?.strategies ?? [];
+    const policies = options?.empty_policies ?? [];
+    const errKey = d.error?.field ? (d.error.field.split(/[.[]/)[0] ?? '') : '';
+    const invalid = (key: string) => (errKey === key ? { 'aria-invalid': 'true', 'aria-describedby': 'queue-error' } : {});
+
+    const pick = (key: 'strategy' | 'join_empty' | 'leave_empty', values: string[], prefix: string) => {
+      const all = values.includes(d[key]) ? values : [...values, d[key]];
+      const select = h(
+        'select',
+        { id: `q-${key}`, attrs: { name: key, ...invalid(key) } },
+        all.map((v) => h('option', { value: v, selected: v === d[key] }, tDynamic(prefix, v))),
+      );
+      select.addEventListener('change', () => (d[key] = select.value));
+      return field(t(`queue.${key}` as Key), select);
+    };
+    const numberField = (key: NumberKey) => {
+      const input = h('input', {
+        type: 'number',
+        id: `q-${key}`,
+        value: d.numbers[key],
+        min: key === 'sl_target' ? '1' : '0',
+        max: key === 'sl_target' ? '100' : undefined,
+        step: '1',
+        attrs: { name: key, dir: 'ltr', inputmode: 'numeric', ...invalid(key) },
+      });
+      input.addEventListener('input', () => (d.numbers[key] = input.value));
+      const hint = key === 'max_wait' || key === 'max_waiting' || key === 'max_no_answer' ? t(`queue.${key}.hint`) : undefined;
+      return field(t(`queue.${key}` as Key), input, hint);
+    };
+
+    const id = d.isNew
+      ? (() => {
+          const input = h('input', { id: 'q-id', value: d.id, required: true, attrs: { name: 'id', dir: 'ltr', autocomplete: 'off', spellcheck: 'false', pattern: '[a-z0-9_\\-]{1,64}', ...invalid('id') } });
+          input.addEventListener('input', () => (d.id = input.value));
+          return field(t('queue.id'), input, t('queue.id.hint'));
+        })()
+      : null;
+
+    const skillRows = d.skills.map((s, i) => {
+      const name = h('input', { value: s.name, attrs: { dir: 'ltr', 'aria-label': t('queue.skill.name'), 'data-testid': 'skill-name' } });
+      name.addEventListener('input', () => (s.name = name.value));
+      const level = h('input', { type: 'number', min: '1', max: '10', step: '1', value: s.level, class: 'level', attrs: { dir: 'ltr', 'aria-label': t('queue.skill.level'), 'data-testid': 'skill-level' } });
+      level.addEventListener('input', () => (s.level = level.value));
+      return h(
+        'div',
+        { class: 'skill-row' },
+        name,
+        level,
+        h('button', { type: 'button', class: 'secondary small', onclick: () => { d.skills.splice(i, 1); this.renderQueueEditor(); } }, t('queue.skill.remove')),
+      );
+    });
+    const dispositions = h('textarea', { id: 'q-dispositions', rows: 4, value: d.dispositions, attrs: { name: 'dispositions', dir: 'auto', spellcheck: 'false', ...invalid('dispositions') } });
+    dispositions.addEventListener('input', () => (d.dispositions = dispositions.value));
+    const script = h('textarea', { id: 'q-script', rows: 4, value: d.script, attrs: { name: 'script', dir: 'auto', ...invalid('script') } });
+    script.addEventListener('input', () => (d.script = script.value));
+
+    const canRevert = !d.isNew && (d.added || d.customized.length > 0);
+    const title = d.isNew ? t('queue.new.title') : t('queue.edit.title', { queue: d.id });
+    replace(
+      box,
+      h(
+        'form',
+        {
+          id: 'queue-editor',
+          class: 'queue-editor',
+          attrs: { 'data-queue': d.isNew ? undefined : d.id, 'data-new': d.isNew || undefined, 'aria-labelledby': 'queue-editor-title', novalidate: true },
+          onsubmit: (e: SubmitEvent) => {
+            e.preventDefault();
+            void this.saveQueue(false);
+          },
+        },
+        h('h3', { id: 'queue-editor-title' }, title),
+        d.isNew ? null : h('p', { class: 'muted' }, d.added ? t('queue.added.note') : d.customized.length ? t('queue.customized.note', { list: list(d.customized.map(settingLabel)) }) : t('queue.asfile.note')),
+        h(
+          'div',
+          { class: 'form-grid' },
+          id,
+          pick('strategy', strategies, 'strategy'),
+          kNumberKeys.map(numberField),
+          pick('join_empty', policies, 'empty'),
+          pick('leave_empty', policies, 'empty'),
+        ),
+        h(
+          'fieldset',
+          { class: 'skills-set', attrs: invalid('skills') },
+          h('legend', null, t('queue.skills')),
+          skillRows.length ? skillRows : h('p', { class: 'muted' }, t('queue.skills.none')),
+          h('button', { type: 'button', class: 'secondary small', id: 'q-skill-add', onclick: () => { d.skills.push({ name: '', level: '1' }); this.renderQueueEditor(); } }, t('queue.skill.add')),
+          h('small', { class: 'hint' }, t('queue.skills.hint')),
+        ),
+        h('div', { class: 'form-grid wide' }, field(t('queue.dispositions'), dispositions, t('queue.dispositions.hint')), field(t('queue.script'), script, t('queue.script.hint'))),
+        h('p', { class: 'form-error', id: 'queue-error', attrs: { role: 'alert', 'data-testid': 'queue-error' } }, d.error ? this.queueErrorText(d.error) : ''),
+        d.notice ? h('p', { class: 'notice', attrs: { role: 'status', 'data-testid': 'queue-notice' } }, d.notice) : null,
+        h(
+          'div',
+          { class: 'button-row' },
+          h('button', { type: 'submit', class: 'primary', id: 'queue-save', disabled: d.busy }, d.isNew ? t('queue.create') : t('admin.save')),
+          h('button', { type: 'button', class: 'secondary', id: 'queue-check', disabled: d.busy, onclick: () => void this.saveQueue(true) }, t('admin.flow.check')),
+          h('button', { type: 'button', class: 'secondary', id: 'queue-cancel', onclick: () => this.closeQueueEditor() }, t('admin.cancel')),
+          h('span', { class: 'spacer' }),
+          canRevert
+            ? h('button', { type: 'button', class: 'danger', id: 'queue-revert', disabled: d.busy, onclick: () => void this.revertQueue() }, d.added ? t('queue.remove') : t('queue.revert'))
+            : null,
+        ),
+      ),
+    );
+  }
+
+  /** The server's refusal as the form shows it. `line` of the answer counts lines of the request's
+   * text, which the form does not show: a code of the dispositions is named by its line in the box. */
+  private queueError(d: QueueDraft, e: unknown): QueueDraft['error'] {
+    if (!(e instanceof ApiError) || (e.status !== 400 && e.status !== 409)) return { message: errorText(e) };
+    const m = e.field ? /^dispositions\[(\d+)\]$/.exec(e.field) : null;
+    const line = m ? d.dispositionLines[Number(m[1])] : undefined;
+    // The path's {name} is the queue's id.
+    return { message: e.message, field: e.field === 'name' ? 'id' : e.field, line };
+  }
+
+  private queueErrorText(e: { message: string; field?: string; line?: number }): string {
+    if (!e.field) return e.message;
+    const name = settingLabel(e.field);
+    const what = name === e.field ? e.field : `${name} (${e.field})`;
+    return e.line !== undefined ? t('queue.error.line', { field: what, line: num(e.line), error: e.message }) : t('queue.error', { field: what, error: e.message });
+  }
+
+  /** The form as the API's keys, or the key of the first value that is not a number. */
+  private formSettings(d: QueueDraft): QueueSettings | { bad: NumberKey } {
+    const numbers = {} as Record<NumberKey, number>;
+    for (const k of kNumberKeys) {
+      const v = d.numbers[k].trim();
+      const n = Number(v);
+      if (v === '' || !Number.isFinite(n)) return { bad: k };
+      numbers[k] = n;
+    }
+    const skills: Record<string, number> = {};
+    for (const s of d.skills) if (s.name.trim()) skills[s.name.trim()] = Number(s.level);
+    // Blank lines are left out; each code's line in the box, to name it in an error.
+    const dispositions: string[] = [];
+    d.dispositionLines = [];
+    d.dispositions.split('\n').forEach((x, i) => {
+      if (!x.trim()) return;
+      dispositions.push(x.trim());
+      d.dispositionLines.push(i + 1);
+    });
+    return {
+      strategy: d.strategy,
+      ...numbers,
+      join_empty: d.join_empty,
+      leave_empty: d.leave_empty,
+      skills,
+      dispositions,
+      script: d.script,
+    };
+  }
+
+  /** PUT (or only checks): a new queue or one made here sends every key; a queue of the file the
+   * keys changed in the form and those already set here, so the rest keeps following the file. */
+  private async saveQueue(check: boolean): Promise<void> {
+    const d = this.queueDraft;
+    if (!d || d.busy) return;
+    d.notice = '';
+    d.error = null;
+    const id = d.id.trim();
+    if (d.isNew) {
+      const taken = this.queues.state === 'ok' && this.queues.value.queues.some((q) => q.id === id);
+      if (!kQueueId.test(id) || taken) {
+        d.error = { message: taken ? t('queue.id.taken') : t('queue.id.hint'), field: 'id' };
+        return this.renderQueueEditor();
+      }
+    }
+    const form = this.formSettings(d);
+    if ('bad' in form) {
+      d.error = { message: t('queue.number'), field: form.bad };
+      return this.renderQueueEditor();
+    }
+    const body: Partial<Record<QueueSettingKey, unknown>> = {};
+    for (const k of kSettingKeys) {
+      if (d.isNew || d.added || d.customized.includes(k) || !same(form[k], d.base[k])) body[k] = form[k];
+    }
+    if (Object.keys(body).length === 0) {
+      d.notice = t('queue.unchanged');
+      return this.renderQueueEditor();
+    }
+    d.busy = true;
+    this.renderQueueEditor();
+    try {
+      await api.putQueue(this.tenant, id, body as Partial<QueueSettings>, check);
+      d.busy = false;
+      if (check) {
+        d.notice = t('queue.valid');
+        return this.renderQueueEditor();
+      }
+      this.queueDraft = null;
+      this.ctx.flash(t(d.isNew ? 'queue.created' : 'queue.saved', { queue: id }), 'info');
+      await this.loadQueues();
+    } catch (e) {
+      d.busy = false;
+      d.error = this.queueError(d, e);
+      if (this.queueDraft === d) this.renderQueueEditor();
+    }
+  }
+
+  /** DELETE: the configuration file's settings again (a queue made here is removed). */
+  private async revertQueue(): Promise<void> {
+    const d = this.queueDraft;
+    if (!d || d.busy) return;
+    d.busy = true;
+    d.error = null;
+    this.renderQueueEditor();
+    try {
+      await api.deleteQueue(this.tenant, d.id);
+      this.queueDraft = null;
+      this.ctx.flash(t(d.added ? 'queue.removed' : 'queue.reverted', { queue: d.id }), 'info');
+      await this.loadQueues();
+    } catch (e) {
+      d.busy = false;
+      d.error = this.queueError(d, e);
+      if (this.queueDraft === d) this.renderQueueEditor();
+    }
+  }
+
+  // ---------------------------------------------------------------- agents
 
   private renderAgents(): void {
     const l = this.agents;
@@ -219,7 +637,7 @@ export class AdminPage implements Page {
     replace(
       this.boxes.agents,
       this.table(
-        [t('col.agent'), t('col.name'), t('col.queues'), t('col.skills'), ''],
+        [t('col.agent'), t('col.name'), t('col.queues'), t('col.skills'), t('admin.capacity'), ''],
         l.value.flatMap((a) => {
           const row = h(
             'tr',
@@ -228,49 +646,104 @@ export class AdminPage implements Page {
             h('td', null, a.name ?? ''),
             h('td', null, list(memberships(a).map((m) => (m.tier > 1 ? `${m.queue} (${t('admin.tier', { n: m.tier })})` : m.queue))) || '—'),
             h('td', null, list(Object.entries(a.skills ?? {}).map(([s, lv]) => `${s} ${num(lv)}`)) || '—'),
+            h('td', { attrs: { 'data-testid': 'agent-capacity' } }, capacityText(a) || '—'),
             h('td', null, h('button', { type: 'button', class: 'secondary', onclick: () => { this.editing = startEdit(a); this.renderAgents(); } }, t('admin.edit'))),
           );
           if (this.editing?.extension !== a.extension) return [row];
           const ids = this.queues.state === 'ok' ? this.queues.value.queues.map((q) => q.id) : [];
-          return [row, editorRow(this.editing, ids, 5, () => void this.saveAgent(), () => { this.editing = null; this.renderAgents(); })];
+          return [row, editorRow(this.editing, ids, 6, () => void this.saveAgent(), () => { this.editing = null; this.renderAgents(); })];
         }),
       ),
     );
   }
 
-  /** The tenant's flows, and a form to check, upload or remove one (YAML, as in the file). */
-  private renderFlows(): void {
-    const l = this.flows;
+  private async saveAgent(): Promise<void> {
+    const e = this.editing;
+    if (!e) return;
+    if (await saveEdit(this.tenant, e)) {
+      this.editing = null;
+      this.ctx.flash(t('admin.agentsaved', { agent: e.extension }), 'info');
+      await this.loadAgents();
+      return;
+    }
+    this.renderAgents();
+  }
+
+  // ---------------------------------------------------------------- flows, calendars, numbers
+
+  /** The flows, business-hours calendars and numbers in use; an upload can be removed. */
+  private renderLists(): void {
+    const detail: Record<UploadKind, (u: UploadInfo) => string> = {
+      flows: (u) => u.start ?? '',
+      calendars: (u) => u.zone ?? '',
+      numbers: (u) => u.flow ?? '',
+    };
+    const heads: Record<UploadKind, [Key, Key, Key]> = {
+      flows: ['admin.list.flows', 'admin.flow.name', 'admin.flow.start'],
+      calendars: ['admin.list.calendars', 'admin.flow.name', 'admin.calendar.zone'],
+      numbers: ['admin.list.numbers', 'admin.number', 'admin.number.flow'],
+    };
+    const attr: Record<UploadKind, string> = { flows: 'data-flow', calendars: 'data-calendar', numbers: 'data-number' };
+    replace(
+      this.boxes.lists,
+      kUploadKinds.map((kind) => {
+        const l = this.uploads[kind];
+        const [title, nameCol, detailCol] = heads[kind];
+        const body =
+          l.state !== 'ok'
+            ? h('p', { class: l.state === 'error' ? 'form-error' : 'muted' }, l.state === 'error' ? l.message : t('common.loading'))
+            : l.value.length === 0
+              ? h('p', { class: 'muted' }, t('admin.list.none'))
+              : h(
+                  'div',
+                  { class: 'table-wrap' },
+                  this.table(
+                    [t(nameCol), t(detailCol), ''],
+                    l.value.map((u) =>
+                      h(
+                        'tr',
+                        { attrs: { [attr[kind]]: u.name, 'data-uploaded': u.uploaded || undefined } },
+                        h('th', { scope: 'row' }, kind === 'numbers' ? phone(u.name) : h('bdi', null, u.name)),
+                        h('td', null, h('bdi', null, detail[kind](u) || '—')),
+                        h(
+                          'td',
+                          { class: 'upload-state' },
+                          u.uploaded
+                            ? [
+                                h('span', { class: 'badge added' }, t('admin.uploaded')),
+                                ' ',
+                                h(
+                                  'button',
+                                  { type: 'button', class: 'secondary small', attrs: { 'aria-label': `${t('admin.flow.remove')}: ${u.name}` }, onclick: () => void this.removeUpload(kind, u.name) },
+                                  t('admin.flow.remove'),
+                                ),
+                              ]
+                            : h('span', { class: 'muted' }, t('admin.flow.infile')),
+                        ),
+                      ),
+                    ),
+                  ),
+                );
+        return h('div', { class: 'upload-list', attrs: { 'data-kind': kind } }, h('h3', null, t(title)), body);
+      }),
+    );
+  }
+
+  /** The form to check or upload a flow, a calendar or a number's route (YAML, as in the file). */
+  private renderUpload(): void {
     const d = this.flowDraft;
-    const list = l.state === 'ok'
-      ? this.table(
-          [t('admin.flow'), t('admin.flow.start'), ''],
-          l.value.map((f) =>
-            h(
-              'tr',
-              { attrs: { 'data-flow': f.name } },
-              h('th', { scope: 'row' }, f.name),
-              h('td', null, f.start),
-              h('td', null, f.uploaded
-                ? h('button', { type: 'button', class: 'secondary', onclick: () => void this.removeFlow(f.name) }, t('admin.flow.remove'))
-                : h('span', { class: 'muted' }, t('admin.flow.infile'))),
-            ),
-          ),
-        )
-      : h('p', { class: 'muted' }, l.state === 'error' ? l.message : t('common.loading'));
     const kind = h(
       'select',
       { id: 'upload-kind' },
-      (['flows', 'calendars', 'numbers'] as const).map((k) => h('option', { value: k, selected: d.kind === k }, t(`admin.kind.${k}`))),
+      kUploadKinds.map((k) => h('option', { value: k, selected: d.kind === k }, t(`admin.kind.${k}`))),
     );
     kind.addEventListener('change', () => (d.kind = kind.value as UploadKind));
-    const name = h('input', { type: 'text', id: 'flow-name', value: d.name, attrs: { pattern: '[a-z0-9_-]{1,64}' } });
+    const name = h('input', { type: 'text', id: 'flow-name', value: d.name, attrs: { pattern: '[a-z0-9_\\-]{1,64}', dir: 'ltr' } });
     name.addEventListener('input', () => (d.name = name.value));
     const yaml = h('textarea', { id: 'flow-yaml', rows: 10, value: d.yaml, class: 'code', attrs: { dir: 'ltr', spellcheck: 'false' } });
     yaml.addEventListener('input', () => (d.yaml = yaml.value));
     replace(
-      this.boxes.flows,
-      list,
+      this.boxes.upload,
       h('h3', null, t('admin.flow.upload')),
       field(t('admin.kind'), kind),
       field(t('admin.flow'), name),
@@ -288,38 +761,27 @@ export class AdminPage implements Page {
       await api.putUpload(this.tenant, d.kind, d.name.trim(), d.yaml, check);
       d.message = t(check ? 'admin.flow.valid' : 'admin.flow.saved', { flow: d.name.trim() });
       d.error = false;
-      if (!check) await this.loadFlows();
+      if (!check) await this.loadUploads();
     } catch (e) {
       d.error = true;
       d.message = e instanceof ApiError && e.line !== undefined
         ? t('admin.flow.error', { line: num(e.line), field: e.field ?? '', error: e.message })
         : errorText(e);
     }
-    this.renderFlows();
+    this.renderUpload();
   }
 
-  private async removeFlow(name: string): Promise<void> {
+  private async removeUpload(kind: UploadKind, name: string): Promise<void> {
+    const d = this.flowDraft;
     try {
-      await api.deleteUpload(this.tenant, 'flows', name);
-      this.flowDraft.message = t('admin.flow.removed', { flow: name });
-      this.flowDraft.error = false;
-      await this.loadFlows();
+      await api.deleteUpload(this.tenant, kind, name);
+      d.message = t('admin.flow.removed', { flow: name });
+      d.error = false;
+      await this.loadUploads();
     } catch (e) {
-      this.flowDraft.message = errorText(e);
-      this.flowDraft.error = true;
+      d.message = errorText(e);
+      d.error = true;
     }
-    this.renderFlows();
-  }
-
-  private async saveAgent(): Promise<void> {
-    const e = this.editing;
-    if (!e) return;
-    if (await saveEdit(this.tenant, e)) {
-      this.editing = null;
-      this.ctx.flash(t('admin.agentsaved', { agent: e.extension }), 'info');
-      await this.load(() => api.agents(this.tenant), (v) => (this.agents = v), () => this.renderAgents());
-      return;
-    }
-    this.renderAgents();
+    this.renderUpload();
   }
 }
