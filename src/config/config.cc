@@ -25,6 +25,7 @@
 
 #include "common/url.h"
 #include "prompts/synth.h"
+#include "yaml/checks.h"
 
 namespace tamas::config {
 namespace fs = std::filesystem;
@@ -172,104 +173,7 @@ std::optional<ServerConfig::Route> ServerConfig::route(std::string_view number) 
 
 namespace {
 
-struct ParseError {
-  int line = 0;  // 1-based; 0 when unknown
-  std::string path;
-  std::string message;
-};
-
-int line_of(const YAML::Node& node) {
-  const YAML::Mark mark = node.Mark();
-  return mark.is_null() ? 0 : mark.line + 1;
-}
-
-[[noreturn]] void fail(const YAML::Node& node, std::string path, std::string message) {
-  throw ParseError{line_of(node), std::move(path), std::move(message)};
-}
-
-std::string describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar:
-      return "'" + node.Scalar() + "'";
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  return "nothing";
-}
-
-std::string join(std::initializer_list<std::string_view> names) {
-  std::string out;
-  for (std::string_view n : names) {
-    if (!out.empty()) out += ", ";
-    out += n;
-  }
-  return out;
-}
-
-std::string child_path(const std::string& parent, std::string_view key) {
-  return parent.empty() ? std::string(key) : parent + "." + std::string(key);
-}
-
-std::string index_path(const std::string& parent, size_t i) {
-  return parent + "[" + std::to_string(i) + "]";
-}
-
-// The line of every field path seen, for problems found after parsing.
-using Lines = std::map<std::string, int, std::less<>>;
-
-// The entries of a mapping, checked against the keys it may have: an unknown key (a typo) and a
-// key given twice are errors, not silently ignored.
-class Fields {
- public:
-  Fields(const YAML::Node& map, std::string path, std::initializer_list<std::string_view> allowed,
-         Lines& lines)
-      : map_(map), path_(std::move(path)) {
-    if (!map.IsMap()) {
-      fail(map, path_.empty() ? "(top level)" : path_,
-           "expected a mapping with " + join(allowed) + ", got " + describe(map));
-    }
-    for (const auto& entry : map) {
-      const YAML::Node key = entry.first;
-      if (!key.IsScalar()) fail(key, path_, "a key must be a name, got " + describe(key));
-      const std::string& name = key.Scalar();
-      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-        fail(key, child_path(path_, name), "unknown field (expected one of " + join(allowed) + ")");
-      }
-      if (entries_.count(name) != 0) {
-        fail(key, child_path(path_, name), "given twice");
-      }
-      entries_.emplace(name, std::make_pair(key, YAML::Node(entry.second)));
-      lines.emplace(child_path(path_, name), line_of(key));
-    }
-  }
-
-  std::string path(std::string_view key) const { return child_path(path_, key); }
-  bool has(std::string_view key) const { return entries_.count(std::string(key)) != 0; }
-  std::optional<YAML::Node> get(std::string_view key) const {
-    auto it = entries_.find(std::string(key));
-    if (it == entries_.end()) return std::nullopt;
-    return it->second.second;
-  }
-  YAML::Node require(std::string_view key) const {
-    auto value = get(key);
-    if (!value) fail(map_, path(key), "required field is missing");
-    return *value;
-  }
-  int key_line(std::string_view key) const {
-    auto it = entries_.find(std::string(key));
-    return it == entries_.end() ? line_of(map_) : line_of(it->second.first);
-  }
-
- private:
-  YAML::Node map_;
-  std::string path_;
-  std::map<std::string, std::pair<YAML::Node, YAML::Node>, std::less<>> entries_;
-};
+using namespace yaml;  // ParseError, Fields, the scalar checks (yaml/checks.h)
 
 // Mapping entries in file order, keys checked to be scalars; lines recorded.
 template <typename Fn>
@@ -302,37 +206,6 @@ void for_each_item(const YAML::Node& node, const std::string& path, std::string_
   for (size_t i = 0; i < node.size(); ++i) fn(node[i], index_path(path, i));
 }
 
-const std::string& scalar(const YAML::Node& node, const std::string& path, std::string_view what) {
-  if (!node.IsScalar()) {
-    fail(node, path, "expected " + std::string(what) + ", got " + describe(node));
-  }
-  return node.Scalar();
-}
-
-std::string name(const YAML::Node& node, const std::string& path) {
-  const std::string& s = scalar(node, path, "a name");
-  if (s.empty()) fail(node, path, "expected a name, got an empty string");
-  return s;
-}
-
-int64_t integer(const YAML::Node& node, const std::string& path, int64_t min, int64_t max) {
-  const std::string expected =
-      "an integer from " + std::to_string(min) + " to " + std::to_string(max);
-  const std::string& s = scalar(node, path, expected);
-  int64_t value = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc() || ptr != s.data() + s.size() || value < min || value > max) {
-    fail(node, path, "expected " + expected + ", got " + describe(node));
-  }
-  return value;
-}
-
-bool boolean(const YAML::Node& node, const std::string& path) {
-  const std::string& s = scalar(node, path, "true or false");
-  if (s == "true" || s == "yes") return true;
-  if (s == "false" || s == "no") return false;
-  fail(node, path, "expected true or false, got " + describe(node));
-}
 
 Duration duration(const YAML::Node& node, const std::string& path) {
   const std::string& s = scalar(node, path, "a duration such as 5s, 2m or 1h30m");

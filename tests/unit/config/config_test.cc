@@ -272,7 +272,7 @@ TEST(ConfigString, BadConfigsNameLineAndField) {
        "2: rtp.ports: expected a port range such as 20000-30000 (from 1024 to 65535, at least "
        "two ports), got '30000-20000'"},
       {"            menu: hello", "            menu: hello\n            options: {}",
-       "30: tenants[0].flows.main.nodes.menu.options: given twice"},
+       "30: tenants[0].flows.main.nodes.menu.options: given twice (first at line 29)"},
       {"tenants:", "tenants: [", "YAML syntax error"},
   };
   for (const BadCase& c : cases) {
