@@ -783,6 +783,25 @@ TEST_F(RouterTest, OverflowLetsAnotherQueuesAgentsHelp) {
   EXPECT_EQ(r_.queue_snapshot(helpers, now_).totals.answered, 0u);
 }
 
+// set_escalation while a task waits: it goes on from the point its waiting time has reached in
+// the new list; a step already due by then is not applied afterwards, a later one is, on time.
+TEST_F(RouterTest, SetEscalationWhileATaskWaitsGoesOnByTheTimeWaited) {
+  QueueConfig qc;
+  qc.name = "q";
+  QueueId q = queue(qc);
+  AgentId second = agent("second", {{q, 2}});
+  login(second);
+  TaskId t = arrive(q);
+  wait(30s);
+  EXPECT_TRUE(offered(t).empty()) << "tier 2 is not open: no escalation yet";
+  ASSERT_TRUE(r_.set_escalation(q, {{10s, EscalationStep::Action::kNextTier, 1, {}, ""},
+                                    {40s, EscalationStep::Action::kNextTier, 1, {}, ""}}));
+  wait(9s);
+  EXPECT_TRUE(offered(t).empty()) << "the 10 s step was due when the list changed: not applied";
+  wait(1s);
+  EXPECT_EQ(offered_one(t), second) << "the 40 s step opens tier 2";
+}
+
 TEST_F(RouterTest, QueuesOverflowIntoEachOtherViaSetEscalation) {
   QueueId sales = queue("sales");
   QueueId support = queue("support");

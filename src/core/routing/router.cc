@@ -391,16 +391,27 @@ class Router::Impl {
     if (!steps) return steps.status();
     q.steps = std::move(*steps);
     q.cfg.escalation = escalation;
-    // Tasks already waiting go on from the step they reached, in the new list.
+    // Tasks already waiting go on from the point they have reached, in the new list.
     for (uint32_t slot = 0; slot < tasks_.size(); ++slot) {
       TaskRec& t = tasks_[slot];
       if (t.queue != id.value || (t.phase != Phase::kWaiting && t.phase != Phase::kOffered)) {
         continue;
       }
-      t.next_step = std::min(t.next_step, q.steps.size());
+      t.next_step = steps_reached(q, t);
       schedule_step(slot);
     }
     return Status::ok();
+  }
+
+  // Where a task stands in a queue's (new) escalation steps: the first not yet due by the time it
+  // has waited. Steps due within that time count as reached, whatever list the task began with:
+  // an index into an old list means nothing in a new one.
+  size_t steps_reached(const QueueRec& q, const TaskRec& t) const {
+    const Duration waited = now_ - t.joined;
+    return static_cast<size_t>(
+        std::partition_point(q.steps.begin(), q.steps.end(),
+                             [&](const Step& st) { return st.after <= waited; }) -
+        q.steps.begin());
   }
 
   // Checks an agent's skills and memberships as add_agent and update_agent take them; returns the
@@ -544,14 +555,8 @@ class Router::Impl {
       } else if (t.phase == Phase::kOffered && !was_ring_all && ring_all) {
         rejoin_waiting(slot);  // rings everyone eligible below, like any ring-all task
       }
-      // Steps due within the time it has waited count as reached, whatever the old list was:
-      // an index into the old list means nothing in the new one.
-      const Duration waited = now_ - t.joined;
-      t.next_step = static_cast<size_t>(
-          std::partition_point(q.steps.begin(), q.steps.end(),
-                               [&](const Step& st) { return st.after <= waited; }) -
-          q.steps.begin());
-      if (q.cfg.max_wait.count() > 0 && waited >= q.cfg.max_wait) {
+      t.next_step = steps_reached(q, t);
+      if (q.cfg.max_wait.count() > 0 && now_ - t.joined >= q.cfg.max_wait) {
         timed_out.push_back(slot);
       } else {
         schedule_step(slot);  // earlier timers of the old list find nothing due (see step())

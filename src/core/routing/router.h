@@ -299,8 +299,9 @@ class Router {
   Result<AgentId> add_agent(AgentConfig config);
   // Replaces a queue's escalation steps (its max_wait stays). For queues that overflow into each
   // other: add every queue first, then set their escalation. Fails like add_queue, on an unknown
-  // queue, or on a queue overflowing into itself. Tasks already waiting continue from the step
-  // they had reached.
+  // queue, or on a queue overflowing into itself. Tasks already waiting go on from the point they
+  // have reached by the time they have waited (at the router's latest time): steps of the new list
+  // due by then count as reached and are not applied, as with update_queue.
   Status set_escalation(QueueId queue, const std::vector<EscalationStep>& steps);
   // Replaces an agent's skills and queue memberships (with their tiers) while the center runs,
   // like AgentConfig::skills and AgentConfig::queues; name, capacity and wrap-up stay. Fails,
