@@ -41,10 +41,8 @@ Status ServerImpl::build_tenants(const config::ServerConfig& cfg) {
   return Status::ok();
 }
 
-// The tenant's routing domain: its queues (all first, then their escalation, so queues may
-// overflow into each other) and its agents, all logged out until they dial the login code.
-// Skills and queues changed through the API since, over the file's (a queue the file no
-// longer has is left out).
+// Agents' skills, queues and capacity changed through the API and kept in the database, applied
+// over the file's (a queue the file no longer has is left out).
 Status ServerImpl::apply_kept_setups(const config::TenantConfig& t, TenantRuntime& rt) {
   auto kept = store_->agent_setups(t.id);
   if (!kept) return kept.status();
@@ -92,6 +90,8 @@ core::QueueConfig ServerImpl::router_queue(const config::QueueSpec& q, TenantRun
   return qc;
 }
 
+// The tenant's routing domain: its queues (all first, then their escalation, so queues may
+// overflow into each other) and its agents, all logged out until they dial the login code.
 Status ServerImpl::build_router(const config::TenantConfig& t, TenantRuntime& rt) {
   core::RouterConfig rc;
   rc.break_reasons = t.break_reasons;
