@@ -657,7 +657,14 @@ Response queues(const ApiContext& ctx, const Request& req) {
                   {"empty_policies", policies}});
 }
 
-json setup_json(const server::AgentSetup& a) {
+std::filesystem::path kept_file(const ApiContext& ctx, const std::string& kind,
+                                const std::string& tenant, const std::string& name);
+Response flow_error(const std::string& message, const std::string& tenant_prefix,
+                    const std::string& display);
+
+// An agent as GET .../agents lists it: its routing set-up now and, from the configuration,
+// whether it was made through the API and which of its keys were set through it.
+json setup_json(const server::AgentSetup& a, const config::AgentSpec* spec) {
   json skills = json::object();
   for (const auto& [skill, level] : a.skills) skills[skill] = level;
   json memberships = json::array();
@@ -668,41 +675,28 @@ json setup_json(const server::AgentSetup& a) {
           {"name", a.name},
           {"skills", skills},
           {"queues", memberships},
-          {"capacity", capacity}};
+          {"capacity", capacity},
+          {"added", spec != nullptr && spec->uploaded_only},
+          {"customized", spec != nullptr ? spec->uploaded_keys : std::vector<std::string>{}}};
 }
 
 // Each agent's skills and queues as the router has them now.
 Response agents(const ApiContext& ctx, const Request& req) {
-  auto setups = ctx.server->agent_setups(req.params.at("tenant"), std::chrono::seconds(2));
+  const std::string& tenant = req.params.at("tenant");
+  auto setups = ctx.server->agent_setups(tenant, std::chrono::seconds(2));
   if (!setups) return api::json_error(503, "the live view is not available now");
+  const auto cfg = ctx.server->configuration();
+  const config::TenantConfig* t = tenant_config(cfg, tenant);
   json out = json::array();
-  for (const server::AgentSetup& a : *setups) out.push_back(setup_json(a));
+  for (const server::AgentSetup& a : *setups) {
+    out.push_back(setup_json(a, t != nullptr ? t->find_agent(a.extension) : nullptr));
+  }
   return json_ok({{"agents", out}});
 }
 
-// {skills: {name: level}, queues: [{queue, tier}]}: both replace what the agent had, at once.
-Response update_agent(const ApiContext& ctx, const Request& req) {
-  const std::string& tenant = req.params.at("tenant");
-  server::AgentSetup a;
-  a.extension = req.params.at("agent");
-  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (!body.is_object()) return api::json_error(400, "the body must be a JSON object");
-  for (const auto& [key, value] : body.items()) {
-    if (key != "skills" && key != "queues" && key != "capacity") {
-      return api::json_error(400, "unknown field (expected skills, queues, capacity)", key);
-    }
-  }
-  auto setups = ctx.server->agent_setups(tenant, std::chrono::seconds(2));
-  if (!setups) return api::json_error(503, "the live view is not available now");
-  const server::AgentSetup* now_setup = nullptr;
-  for (const server::AgentSetup& s : *setups) {
-    if (s.extension == a.extension) now_setup = &s;
-  }
-  if (now_setup == nullptr) return api::json_error(404, "no agent '" + a.extension + "'");
-  a.name = now_setup->name;
-  a.skills = now_setup->skills;  // what is not given stays
-  a.queues = now_setup->queues;
-  a.capacity = now_setup->capacity;
+// The routing fields of a body (skills, queues, capacity), each replacing the agent's; an error
+// names the field. `a.capacity` holds every channel already.
+std::optional<Response> read_routing_fields(const json& body, server::AgentSetup& a) {
   if (body.contains("capacity")) {
     const json& c = body["capacity"];
     if (!c.is_object()) {
@@ -754,6 +748,88 @@ Response update_agent(const ApiContext& ctx, const Request& req) {
                             static_cast<uint8_t>(m.value("tier", 1)));
     }
   }
+  return std::nullopt;
+}
+
+// The account fields of a body (name, the SIP password), checked; an error names the field.
+std::optional<Response> check_account_fields(const json& body) {
+  if (body.contains("name")) {
+    const json& n = body["name"];
+    if (!n.is_string() || n.get<std::string>().empty() || n.get<std::string>().size() > 100 ||
+        n.get<std::string>().find_first_of("\r\n") != std::string::npos) {
+      return api::json_error(400, "expected a name of 1 to 100 characters on one line", "name");
+    }
+  }
+  if (body.contains("password")) {
+    const json& p = body["password"];
+    const std::string pw = p.is_string() ? p.get<std::string>() : "";
+    const bool printable = std::all_of(pw.begin(), pw.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    if (!p.is_string() || pw.size() < 8 || pw.size() > 64 || !printable) {
+      return api::json_error(400, "the SIP password is 8 to 64 printable ASCII characters, no spaces",
+                             "password");
+    }
+  }
+  return std::nullopt;
+}
+
+// Keeps `fields` (name, password, and for a new agent its routing) as the agent's entry uploaded
+// over the configuration (data_dir/agents/<tenant>/<extension>.yaml, JSON being YAML) and reloads.
+std::optional<Response> keep_agent_entry(const ApiContext& ctx, const Request& req,
+                                         const std::string& ext, const json& fields) {
+  if (!ctx.change_flow) return api::json_error(503, "agents cannot be changed here");
+  const std::string& tenant = req.params.at("tenant");
+  json entry = json::object();
+  if (std::ifstream in(kept_file(ctx, "agents", tenant, ext), std::ios::binary); in) {
+    entry = json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!entry.is_object()) {
+      return api::json_error(409, "agent " + ext + "'s kept entry is not JSON (edited by hand): "
+                                  "change it in the data folder");
+    }
+  }
+  for (const auto& [key, value] : fields.items()) entry[key] = value;
+  if (Status st = ctx.change_flow("agents", tenant, ext, entry.dump(2) + "\n", /*keep=*/true); !st) {
+    const auto cfg = ctx.server->configuration();
+    std::string prefix;
+    for (size_t i = 0; i < cfg->tenants.size(); ++i) {
+      if (cfg->tenants[i].id == tenant) prefix = "tenants[" + std::to_string(i) + "].agents." + ext;
+    }
+    return flow_error(st.message(), prefix, "agent " + ext);
+  }
+  return std::nullopt;
+}
+
+// {skills, queues, capacity} replace what the agent had, at once (kept in the database); {name,
+// password} (admins and managers) are kept as the agent's entry over the configuration's.
+Response update_agent(const ApiContext& ctx, const Request& req) {
+  const std::string& tenant = req.params.at("tenant");
+  server::AgentSetup a;
+  a.extension = req.params.at("agent");
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) return api::json_error(400, "the body must be a JSON object");
+  for (const auto& [key, value] : body.items()) {
+    if (key != "skills" && key != "queues" && key != "capacity" && key != "name" &&
+        key != "password") {
+      return api::json_error(400, "unknown field (expected skills, queues, capacity, name, password)",
+                             key);
+    }
+  }
+  const bool account = body.contains("name") || body.contains("password");
+  if (account && req.principal->role == Role::kSupervisor) {
+    return api::json_error(403, "only admins and managers change an agent's name or password");
+  }
+  if (auto bad = check_account_fields(body)) return *bad;
+  auto setups = ctx.server->agent_setups(tenant, std::chrono::seconds(2));
+  if (!setups) return api::json_error(503, "the live view is not available now");
+  const server::AgentSetup* now_setup = nullptr;
+  for (const server::AgentSetup& s : *setups) {
+    if (s.extension == a.extension) now_setup = &s;
+  }
+  if (now_setup == nullptr) return api::json_error(404, "no agent '" + a.extension + "'");
+  a.name = now_setup->name;
+  a.skills = now_setup->skills;  // what is not given stays
+  a.queues = now_setup->queues;
+  a.capacity = now_setup->capacity;
+  if (auto bad = read_routing_fields(body, a)) return *bad;
   if (Status st = ctx.server->update_agent(tenant, a, std::chrono::seconds(2)); !st) {
     const std::string& m = st.message();
     if (m.rfind("no agent", 0) == 0) return api::json_error(404, m);
@@ -774,9 +850,102 @@ Response update_agent(const ApiContext& ctx, const Request& req) {
   for (const auto& [skill, level] : a.skills) detail += " " + skill + "=" + std::to_string(level);
   detail += "; capacity";
   for (const auto& [channel, n] : a.capacity) detail += " " + channel + "=" + std::to_string(n);
+  if (account) {
+    json fields = json::object();
+    if (body.contains("name")) fields["name"] = body["name"];
+    if (body.contains("password")) fields["password"] = body["password"];
+    if (auto failed = keep_agent_entry(ctx, req, a.extension, fields)) return *failed;
+    if (body.contains("name")) a.name = body["name"].get<std::string>();
+    detail += body.contains("password") ? "; name, SIP password" : "; name";
+  }
   ctx.store->save_audit({now(), tenant, req.principal->username, req.remote_address,
                          "agent.update", detail});
-  return json_ok(setup_json(a));
+  const auto cfg = ctx.server->configuration();
+  const config::TenantConfig* t = tenant_config(cfg, tenant);
+  return json_ok(setup_json(a, t != nullptr ? t->find_agent(a.extension) : nullptr));
+}
+
+// POST: a new agent {extension, password, name, queues, skills, capacity}, kept as its entry over
+// the configuration; the reload adds it to the router, logged out.
+Response create_agent(const ApiContext& ctx, const Request& req) {
+  const std::string& tenant = req.params.at("tenant");
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object()) return api::json_error(400, "the body must be a JSON object");
+  for (const auto& [key, value] : body.items()) {
+    if (key != "extension" && key != "password" && key != "name" && key != "skills" &&
+        key != "queues" && key != "capacity") {
+      return api::json_error(
+          400, "unknown field (expected extension, password, name, queues, skills, capacity)", key);
+    }
+  }
+  const json& e = body.contains("extension") ? body["extension"] : json();
+  const std::string ext = e.is_string() ? e.get<std::string>() : "";
+  if (ext.empty() || ext.size() > 15 || ext.find_first_not_of("0123456789") != std::string::npos) {
+    return api::json_error(400, "an extension is 1 to 15 digits, as a string", "extension");
+  }
+  if (!body.contains("password")) return api::json_error(400, "required field is missing", "password");
+  if (auto bad = check_account_fields(body)) return *bad;
+  server::AgentSetup a;
+  a.extension = ext;
+  for (size_t c = 0; c < core::kChannelCount; ++c) {
+    a.capacity.emplace_back(core::to_string(static_cast<core::Channel>(c)), 0);
+  }
+  if (auto bad = read_routing_fields(body, a)) return *bad;
+  {
+    const auto cfg = ctx.server->configuration();
+    const config::TenantConfig* t = tenant_config(cfg, tenant);
+    if (t == nullptr) return api::json_error(404, "not found");
+    if (t->find_agent(ext) != nullptr) {
+      return api::json_error(409, "extension " + ext + " is already an agent's", "extension");
+    }
+  }
+  json entry = {{"password", body["password"]}};
+  if (body.contains("name")) entry["name"] = body["name"];
+  json queues = json::array();
+  for (const auto& [queue, tier] : a.queues) queues.push_back({{"queue", queue}, {"tier", tier}});
+  entry["queues"] = queues;
+  if (body.contains("skills")) entry["skills"] = body["skills"];
+  if (body.contains("capacity")) entry["capacity"] = body["capacity"];
+  if (auto failed = keep_agent_entry(ctx, req, ext, entry)) return *failed;
+  ctx.store->save_audit({now(), tenant, req.principal->username, req.remote_address, "agent.create",
+                         ext});
+  auto setups = ctx.server->agent_setups(tenant, std::chrono::seconds(2));
+  const auto cfg = ctx.server->configuration();
+  const config::TenantConfig* t = tenant_config(cfg, tenant);
+  for (const server::AgentSetup& s : setups ? *setups : std::vector<server::AgentSetup>{}) {
+    if (s.extension != ext) continue;
+    Response r = json_ok(setup_json(s, t != nullptr ? t->find_agent(ext) : nullptr));
+    r.status = 201;
+    return r;
+  }
+  return api::json_error(500, "the agent is kept but not yet in use: internal error");
+}
+
+// DELETE: an agent made through the API, once it has no contact (logged out by the reload).
+Response delete_agent(const ApiContext& ctx, const Request& req) {
+  const std::string& tenant = req.params.at("tenant");
+  const std::string& ext = req.params.at("agent");
+  {
+    const auto cfg = ctx.server->configuration();
+    const config::TenantConfig* t = tenant_config(cfg, tenant);
+    const config::AgentSpec* spec = t != nullptr ? t->find_agent(ext) : nullptr;
+    if (spec == nullptr) return api::json_error(404, "no agent '" + ext + "'");
+    if (!spec->uploaded_only) {
+      return api::json_error(400, "agent " + ext + " is in the configuration file: remove it there");
+    }
+  }
+  if (!ctx.change_flow) return api::json_error(503, "agents cannot be changed here");
+  server::ContactAnswer c = ctx.server->agent_contact(tenant, ext, {}, std::chrono::seconds(2));
+  if (c.status == 200) {
+    return api::json_error(409, "agent " + ext + " has a contact (" + c.contact.state +
+                                    "): remove it once that is over");
+  }
+  if (Status st = ctx.change_flow("agents", tenant, ext, "", /*keep=*/true); !st) {
+    return api::json_error(400, st.message());
+  }
+  ctx.store->save_audit({now(), tenant, req.principal->username, req.remote_address, "agent.remove",
+                         ext});
+  return json_ok({{"agent", ext}, {"removed", true}});
 }
 
 // The agent's own figures since midnight in the tenant's time zone.
@@ -1071,7 +1240,16 @@ std::shared_ptr<const api::Router> build_api_routes(const ApiContext& ctx) {
   add({"PUT", "/api/v1/tenants/{tenant}/agents/{agent}", api::Scope::kTenant,
        {Role::kAdmin, Role::kManager, Role::kSupervisor},
        [ctx](const Request& req) { return update_agent(ctx, req); },
-       "Change an agent's skills and queues (with tiers) at once: {skills, queues}"});
+       "Change an agent's skills, queues (with tiers) and capacity at once; name and SIP password "
+       "(admins, managers)"});
+  add({"POST", "/api/v1/tenants/{tenant}/agents", api::Scope::kTenant,
+       {Role::kAdmin, Role::kManager},
+       [ctx](const Request& req) { return create_agent(ctx, req); },
+       "Make an agent: {extension, password, name, queues, skills, capacity}"});
+  add({"DELETE", "/api/v1/tenants/{tenant}/agents/{agent}", api::Scope::kTenant,
+       {Role::kAdmin, Role::kManager},
+       [ctx](const Request& req) { return delete_agent(ctx, req); },
+       "Remove an agent made through the API"});
   add({"GET", "/api/v1/tenants/{tenant}/agents/{agent}/today", api::Scope::kTenant, everyone,
        [ctx](const Request& req) { return today(ctx, req); },
        "The agent's figures since midnight in the tenant's time zone"});

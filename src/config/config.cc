@@ -1658,11 +1658,13 @@ Result<ServerConfig> load_config_string(std::string_view yaml, std::string_view 
                                         const std::string& base_dir, const LoadOptions& options) {
   // Where an error inside an uploaded flow is reported: the flow's own name, not the file's.
   std::vector<std::pair<std::string, std::string>> flow_paths;  // path prefix, display
-  // An uploaded queue's place in its tenant's list, and the name that stands for it in messages.
-  std::vector<std::pair<std::string, std::string>> queue_paths;  // queues[N], queues.ID
-  // (tenant, queue) -> the keys its upload gave, and whether the file lacks the queue.
-  std::map<std::pair<std::string, std::string>, std::pair<std::vector<std::string>, bool>>
-      uploaded_queues;
+  // An uploaded queue's or agent's place in its tenant's list, and the name that stands for it in
+  // messages.
+  std::vector<std::pair<std::string, std::string>> entry_paths;  // queues[N], queues.ID
+  // (kind, tenant, id) -> the keys its upload gave, and whether the file lacks the entry.
+  std::map<std::tuple<std::string, std::string, std::string>,
+           std::pair<std::vector<std::string>, bool>>
+      uploaded_entries;
   std::string_view where = display_name;
   // The one place where yaml-cpp's exceptions and the parser's ParseError become a Status.
   try {
@@ -1685,41 +1687,44 @@ Result<ServerConfig> load_config_string(std::string_view yaml, std::string_view 
           where = text.display;
           YAML::Node node = YAML::Load(text.yaml);
           where = display_name;
-          if (kind == "queues") {
-            // Queues are a list keyed by id: the upload's keys replace the file's queue's, one by
-            // one (or the upload is a new queue). Errors name the queue as queues.ID.
-            const std::string at = tenant_path + "queues." + name;
+          if (kind == "queues" || kind == "agents") {
+            // Queues and agents are lists keyed by id / extension: the upload's keys replace the
+            // file's entry's, one by one (or the upload is a new entry). Errors name it as
+            // queues.ID / agents.EXTENSION.
+            const std::string key_field = kind == "queues" ? "id" : "extension";
+            const std::string at = tenant_path + kind + "." + name;
             if (!node.IsMap()) {
-              throw ParseError{line_of(node), at, "expected a map of queue settings, got " +
-                                                      describe(node)};
+              throw ParseError{line_of(node), at, "expected a map of the " + kind.substr(0, kind.size() - 1) +
+                                                      "'s settings, got " + describe(node)};
             }
-            if (const YAML::Node id = node["id"];
+            if (const YAML::Node id = node[key_field];
                 id && !(id.IsScalar() && id.Scalar() == name)) {
-              throw ParseError{line_of(id), at + ".id", "the queue's id is its name, '" + name + "'"};
+              throw ParseError{line_of(id), at + "." + key_field,
+                               "the " + key_field + " is the upload's name, '" + name + "'"};
             }
-            if (!t["queues"]) t["queues"] = YAML::Node(YAML::NodeType::Sequence);
-            YAML::Node list = t["queues"];
+            if (!t[kind]) t[kind] = YAML::Node(YAML::NodeType::Sequence);
+            YAML::Node list = t[kind];
+            if (!list.IsSequence()) continue;  // the parser reports the file's own error
             std::optional<size_t> at_index;
-            for (size_t i = 0; list.IsSequence() && i < list.size(); ++i) {
-              const YAML::Node id = list[i].IsMap() ? list[i]["id"] : YAML::Node();
+            for (size_t i = 0; i < list.size(); ++i) {
+              const YAML::Node id = list[i].IsMap() ? list[i][key_field] : YAML::Node();
               if (id && id.IsScalar() && id.Scalar() == name) at_index = i;
             }
-            if (!list.IsSequence()) continue;  // the parser reports the file's own error
-            auto& [keys, only] = uploaded_queues[{tenant, name}];
+            auto& [keys, only] = uploaded_entries[{kind, tenant, name}];
             for (const auto& kv : node) {
-              if (kv.first.Scalar() != "id") keys.push_back(kv.first.Scalar());
+              if (kv.first.Scalar() != key_field) keys.push_back(kv.first.Scalar());
             }
             only = !at_index;
             if (at_index) {
-              YAML::Node q = list[*at_index];
-              for (const auto& kv : node) q[kv.first.Scalar()] = kv.second;
+              YAML::Node entry = list[*at_index];
+              for (const auto& kv : node) entry[kv.first.Scalar()] = kv.second;
             } else {
-              YAML::Node q = node;
-              q["id"] = name;
+              YAML::Node entry = node;
+              entry[key_field] = name;
               at_index = list.size();
-              list.push_back(q);
+              list.push_back(entry);
             }
-            queue_paths.emplace_back(tenant_path + "queues[" + std::to_string(*at_index) + "]", at);
+            entry_paths.emplace_back(tenant_path + kind + "[" + std::to_string(*at_index) + "]", at);
             flow_paths.emplace_back(at, text.display);
             continue;
           }
@@ -1733,16 +1738,22 @@ Result<ServerConfig> load_config_string(std::string_view yaml, std::string_view 
     ServerConfig cfg = parser.parse(root);
     for (TenantConfig& t : cfg.tenants) {
       for (QueueSpec& q : t.queues) {
-        auto it = uploaded_queues.find({t.id, q.id});
-        if (it == uploaded_queues.end()) continue;
+        auto it = uploaded_entries.find({"queues", t.id, q.id});
+        if (it == uploaded_entries.end()) continue;
         q.uploaded_keys = it->second.first;
         q.uploaded_only = it->second.second;
+      }
+      for (AgentSpec& a : t.agents) {
+        auto it = uploaded_entries.find({"agents", t.id, a.extension});
+        if (it == uploaded_entries.end()) continue;
+        a.uploaded_keys = it->second.first;
+        a.uploaded_only = it->second.second;
       }
     }
     return cfg;
   } catch (const ParseError& e) {
     std::string path = e.path;
-    for (const auto& [index_path, named] : queue_paths) {
+    for (const auto& [index_path, named] : entry_paths) {
       if (path == index_path || path.rfind(index_path + ".", 0) == 0) {
         path = named + path.substr(index_path.size());
       }

@@ -185,6 +185,9 @@ struct AgentSpec {
   std::optional<Duration> wrap_up;                      // overrides the queues' wrap-up
   // Contacts of each channel at once, indexed by core::Channel (core::AgentConfig's defaults).
   std::array<uint8_t, core::kChannelCount> capacity = {1, 2, 1, 2, 1};
+  // Set through the API (LoadOptions::uploads "agents"), as QueueSpec's.
+  std::vector<std::string> uploaded_keys;
+  bool uploaded_only = false;
 };
 
 // Codes an agent's phone dials to change the agent's status. One source of truth: the server's
@@ -280,8 +283,9 @@ struct LoadOptions {
 // The sections of a tenant that the API may upload entries of: flows, business-hours calendars,
 // numbers (a number's route: a flow name, or {flow, language}) and queues (a map of a queue's
 // settings: each key replaces that of the file's queue of that id, or the upload is a new queue;
-// errors name it as tenants[N].queues.ID).
-inline constexpr std::string_view kUploadKinds[] = {"flows", "calendars", "numbers", "queues"};
+// errors name it as tenants[N].queues.ID) and agents (the same, keyed by extension).
+inline constexpr std::string_view kUploadKinds[] = {"flows", "calendars", "numbers", "queues",
+                                                    "agents"};
 // Where the uploads of `kind` are kept (<data_dir>/<kind>), and the texts found there
 // (<dir>/<tenant>/<name>.yaml, each named <kind>/<tenant>/<name>.yaml in messages); a file that
 // cannot be read is an error.

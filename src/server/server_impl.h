@@ -354,6 +354,7 @@ class ServerImpl final : public Server, public sip::Listener, public media::List
                                         bool escalate);
   static Status build_router(const config::TenantConfig& t, TenantRuntime& rt);
   static Status add_agent(const config::AgentSpec& a, TenantRuntime& rt);
+  static AgentSetup setup_of(const config::AgentSpec& a);
   void update_routing(const config::TenantConfig& t, TenantRuntime& rt);
   void run_router_commands(TenantRuntime& rt, core::CommandSink& out);
   static std::shared_ptr<const core::FlowSet> feature_flows(const config::TenantConfig& t);

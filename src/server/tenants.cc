@@ -130,7 +130,13 @@ Status ServerImpl::add_agent(const config::AgentSpec& a, TenantRuntime& rt) {
   rt.agents[a.extension] = *id;
   rt.extensions.push_back(a.extension);
   rt.presence.emplace_back();
-  AgentSetup& setup = rt.setups[a.extension];
+  rt.setups[a.extension] = setup_of(a);
+  return Status::ok();
+}
+
+// An agent's routing set-up as the configuration gives it.
+AgentSetup ServerImpl::setup_of(const config::AgentSpec& a) {
+  AgentSetup setup;
   setup.extension = a.extension;
   setup.name = a.name;
   setup.skills = a.skills;
@@ -138,7 +144,7 @@ Status ServerImpl::add_agent(const config::AgentSpec& a, TenantRuntime& rt) {
   for (size_t c = 0; c < core::kChannelCount; ++c) {
     setup.capacity.emplace_back(core::to_string(static_cast<core::Channel>(c)), a.capacity[c]);
   }
-  return Status::ok();
+  return setup;
 }
 
 // A reload's queues and agents for a tenant that runs already: new queues are added, changed
@@ -194,15 +200,49 @@ void ServerImpl::update_routing(const config::TenantConfig& t, TenantRuntime& rt
       it = rt.queues.erase(it);
     }
   }
-  // Agents new in the configuration join, logged out (one the file no longer has stays in the
-  // router until the next start, but can no longer register or log in).
+  // Agents new in the configuration join, logged out; one that comes back after a removal takes
+  // the configuration's set-up again (the router still has it).
   for (const config::AgentSpec& a : t.agents) {
-    if (rt.agents.count(a.extension)) continue;
-    if (Status st = add_agent(a, rt); !st) {
+    if (rt.agents.count(a.extension)) {
+      rt.setups[a.extension].name = a.name;
+      continue;
+    }
+    Status st;
+    if (auto old = r.find_agent(a.extension)) {
+      rt.agents[a.extension] = *old;
+      rt.setups[a.extension] = setup_of(a);
+      st = apply_setup(rt, setup_of(a));
+    } else {
+      st = add_agent(a, rt);
+    }
+    if (!st) {
+      rt.agents.erase(a.extension);
+      rt.setups.erase(a.extension);
       log::error("agent not added", {{"tenant", t.id}, {"agent", a.extension}, {"why", st.message()}});
     } else {
       log::info("agent added", {{"tenant", t.id}, {"agent", a.extension}});
     }
+  }
+  // One the configuration no longer has is logged out and leaves the tenant's view (its phone can
+  // no longer register or log in; the router keeps it, idle, until the next start) — once it has
+  // no contact: until then it stays, and a warning says why.
+  for (auto it = rt.agents.begin(); it != rt.agents.end();) {
+    if (t.find_agent(it->first) != nullptr) {
+      ++it;
+      continue;
+    }
+    if (rt.contacts.count(it->first)) {
+      log::warn("agent kept: it has a contact", {{"tenant", t.id}, {"agent", it->first}});
+      ++it;
+      continue;
+    }
+    if (r.agent_snapshot(it->second, now).status != core::AgentStatus::kLoggedOut) {
+      core::Event logout = core::SetAgentStatus{it->second, core::AgentStatus::kLoggedOut, ""};
+      (void)route_event(rt, logout);
+    }
+    log::info("agent removed", {{"tenant", t.id}, {"agent", it->first}});
+    rt.setups.erase(it->first);
+    it = rt.agents.erase(it);
   }
   rt.queues_dirty = queues_dirty_ = true;
   run_router_commands(rt, out);

@@ -6,6 +6,8 @@
 //     flows, calendars and numbers, and removing an upload;
 //   - the queue editor: a queue's settings changed live, the server's error beside the form,
 //     back to the configuration file, a queue made and removed; an agent's capacity;
+//   - a manager makes an agent (SIP password, queue, sign-in for the desktop): its phone registers,
+//     it signs in and goes available; its name and SIP password changed; then it is removed;
 //   - Persian turns the page right-to-left with Jalali dates in Persian digits; Arabic too,
 //     with Arabic-Indic digits;
 //   - an agent goes available in the browser; a SIPp caller dials 100, presses 1 and waits in
@@ -31,6 +33,7 @@ const kSupervisor = { username: 'maryam', password: 'maryam-secret', name: 'Mary
 const kManager = { username: 'nasrin', password: 'nasrin-secret', name: 'Nasrin' };
 const kAdmin = { username: 'root', password: 'root-secret-admin' };
 const kCaller = '09121234567';
+const kNewAgent = { username: '1009', password: 'omid-desk-1009', name: 'Omid', sip: 'omid-sip-1009', sip2: 'omid-sip-new-1009' };
 
 let server;
 let browser;
@@ -388,6 +391,93 @@ test('agent capacity: saved from the editor and shown again after a reload', asy
   await page.waitForFunction(() => (document.querySelector('tr[data-editor="1003"] .form-error')?.textContent ?? '').includes('capacity.chat'));
   const again = (await manager.get(`/api/v1/tenants/${kTenant}/agents`)).body.agents.find((a) => a.extension === '1003');
   assert.equal(again.capacity.chat, 4);
+  await closePage(page);
+});
+
+test('a new agent: made with a SIP password and a desktop sign-in, registers, goes available, is changed and removed', async () => {
+  const page = await browser.page();
+  await signIn(page, kManager);
+  await page.goto(`${server.base}/admin`);
+  await page.waitForSelector('tr[data-agent="1001"] [data-testid=edit-agent]');
+  await page.waitForSelector('tr[data-queue=support]');
+  // An agent of the configuration file has no Remove.
+  assert.equal(await page.$('tr[data-agent="1001"] [data-testid=remove-agent]'), null);
+  const manager = await server.client(kTenant, kManager.username, kManager.password);
+  const agents = async () => {
+    const r = await manager.get(`/api/v1/tenants/${kTenant}/agents`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body.agents;
+  };
+
+  // A bad extension: the server's error names the field beside the form; nothing is made.
+  await page.click('#agent-new');
+  await page.waitForSelector('#agent-form input[data-queue=support]');
+  await page.fill('#a-extension', '12ab');
+  await page.fill('#a-name', kNewAgent.name);
+  await page.fill('#a-password', kNewAgent.sip);
+  await page.check('#agent-form input[data-queue=support]');
+  await page.fill('#a-signin', kNewAgent.password);
+  await page.click('#agent-create');
+  await page.waitForFunction(() => (document.querySelector('[data-testid=agent-error]')?.textContent ?? '').includes('(extension)'));
+  assert.match(await page.textContent('[data-testid=agent-error]'), /^Extension \(extension\): /);
+  assert.equal(await page.getAttribute('#a-extension', 'aria-invalid'), 'true');
+  assert.ok(!(await agents()).some((a) => a.extension === '12ab'));
+
+  // 1009 in support, with its sign-in: both tables show it, the API lists it as added.
+  await page.fill('#a-extension', kNewAgent.username);
+  await page.click('#agent-create');
+  await page.waitForSelector(`tr[data-agent="${kNewAgent.username}"][data-added] [data-testid=agent-mark]`);
+  await page.waitForSelector(`tr[data-user="${kNewAgent.username}"]`);
+  assert.equal(await page.$('#agent-form'), null);
+  let omid = (await agents()).find((a) => a.extension === kNewAgent.username);
+  assert.ok(omid, 'the new agent is listed');
+  assert.equal(omid.added, true);
+  assert.equal(omid.name, kNewAgent.name);
+  assert.deepEqual(omid.queues, [{ queue: 'support', tier: 1 }]);
+  const users = (await manager.get(`/api/v1/tenants/${kTenant}/users`)).body.users;
+  assert.equal(users.find((u) => u.username === kNewAgent.username)?.role, 'agent');
+
+  // Its phone registers with the extension and the SIP password; the agent signs in on the
+  // desktop and goes available.
+  const phones = [await H.startAgentPhone(server, { extension: kNewAgent.username, password: kNewAgent.sip, realm: 'acme', workDir: work })];
+  const agent = await browser.page();
+  await signIn(agent, kNewAgent);
+  assert.equal(new URL(agent.url()).pathname, '/agent');
+  await agent.waitForSelector('.stream-dot[data-state=open]');
+  await agent.click('#go-available');
+  await agent.waitForSelector('.current-status .badge[data-status=available]');
+  await H.waitFor(
+    async () => (await manager.get(`/api/v1/tenants/${kTenant}/live`)).body?.agents?.find((a) => a.extension === kNewAgent.username)?.status === 'available',
+    { what: `agent ${kNewAgent.username} available in GET .../live` },
+  );
+
+  // The editor: a new name and a new SIP password, with which the phone registers again.
+  await page.click(`tr[data-agent="${kNewAgent.username}"] [data-testid=edit-agent]`);
+  const editor = `tr[data-editor="${kNewAgent.username}"]`;
+  assert.equal(await page.inputValue(`${editor} [data-testid=agent-name]`), kNewAgent.name);
+  assert.equal(await page.inputValue(`${editor} [data-testid=agent-password]`), '');
+  await page.fill(`${editor} [data-testid=agent-name]`, 'Omid Karimi');
+  await page.fill(`${editor} [data-testid=agent-password]`, kNewAgent.sip2);
+  await page.click(`${editor} button:not(.secondary)`);
+  await page.waitForFunction((sel) => !document.querySelector(sel), editor);
+  omid = (await agents()).find((a) => a.extension === kNewAgent.username);
+  assert.equal(omid.name, 'Omid Karimi');
+  phones.push(await H.startAgentPhone(server, { extension: kNewAgent.username, password: kNewAgent.sip2, realm: 'acme', workDir: work }));
+  await assert.rejects(
+    H.startAgentPhone(server, { extension: kNewAgent.username, password: kNewAgent.sip, realm: 'acme', workDir: work }),
+    /did not register/,
+    'the old SIP password is refused',
+  );
+
+  // Logged out, then removed (after the confirmation): gone from the page and the API.
+  await agent.click('#go-logged-out');
+  await agent.waitForSelector('.current-status .badge[data-status="logged-out"]');
+  await closePage(agent);
+  page.once('dialog', (d) => d.accept());
+  await page.click(`tr[data-agent="${kNewAgent.username}"] [data-testid=remove-agent]`);
+  await page.waitForFunction((ext) => !document.querySelector(`tr[data-agent="${ext}"]`), kNewAgent.username);
+  assert.ok(!(await agents()).some((a) => a.extension === kNewAgent.username));
+  await Promise.all(phones.map((p) => p.stop()));
   await closePage(page);
 });
 

@@ -61,6 +61,13 @@ class ApiTest : public ::testing::Test {
     return nlohmann::json::parse(r.body, nullptr, false).value("token", "");
   }
 
+  // A request with a body, as the user of `bearer`.
+  HttpResponse call_as(const std::string& method, const std::string& target,
+                       const std::string& body, const std::string& bearer) {
+    return http_request(server_.http_port(), method, target, body,
+                        {{"Authorization", "Bearer " + bearer}});
+  }
+
   HttpResponse get(const std::string& target, const std::string& bearer) {
     std::map<std::string, std::string> h;
     if (!bearer.empty()) h["Authorization"] = "Bearer " + bearer;
@@ -854,11 +861,6 @@ TEST_F(ApiTest, QueuesAreChangedLiveKeptAndRemoved) {
   add_user("acme", "boss", "manager");
   add_user("acme", "sara", "supervisor");
   const std::string boss = token("acme", "boss");
-  auto call_as = [&](const std::string& method, const std::string& target, const std::string& body,
-                     const std::string& who) {
-    return http_request(server_.http_port(), method, target, body,
-                        {{"Authorization", "Bearer " + who}});
-  };
   auto queue_of = [&](const std::string& id) {
     const auto all = nlohmann::json::parse(get("/api/v1/tenants/acme/queues", boss).body);
     for (const auto& q : all["queues"]) {
@@ -956,6 +958,79 @@ TEST_F(ApiTest, QueuesAreChangedLiveKeptAndRemoved) {
                                    R"({"voice": 1, "chat": 4, "email": 1, "sms": 2, "callback": 1})"));
     }
   }
+}
+
+// A manager makes an agent through the API: its phone registers with the SIP password given,
+// logs in and is offered the queue's callers; a new password takes effect; an agent of the file
+// cannot be removed, the new one can, and then no longer registers or shows.
+TEST_F(ApiTest, AgentsAreMadeChangedAndRemoved) {
+  add_user("acme", "boss", "manager");
+  add_user("acme", "sara", "supervisor");
+  const std::string boss = token("acme", "boss");
+  const std::string agents = "/api/v1/tenants/acme/agents";
+  auto field_of = [](const HttpResponse& r) {
+    return nlohmann::json::parse(r.body, nullptr, false).value("field", "");
+  };
+  HttpResponse letters = call_as("POST", agents, R"({"extension": "12ab", "password": "secret-1009"})", boss);
+  EXPECT_EQ(letters.status, 400);
+  EXPECT_EQ(field_of(letters), "extension") << letters.body;
+  HttpResponse short_pw = call_as("POST", agents, R"({"extension": "1009", "password": "short"})", boss);
+  EXPECT_EQ(short_pw.status, 400);
+  EXPECT_EQ(field_of(short_pw), "password") << short_pw.body;
+  HttpResponse nowhere = call_as("POST", agents,
+      R"({"extension": "1009", "password": "secret-1009", "queues": [{"queue": "nowhere"}]})", boss);
+  EXPECT_EQ(nowhere.status, 400) << nowhere.body;
+  EXPECT_NE(field_of(nowhere).find("queues"), std::string::npos) << nowhere.body;
+  EXPECT_EQ(call_as("POST", agents, R"({"extension": "1009", "password": "secret-1009"})",
+                    token("acme", "sara")).status, 403) << "supervisors do not make agents";
+  EXPECT_EQ(call_as("POST", agents, R"({"extension": "1001", "password": "secret-1001"})", boss).status,
+            409) << "1001 is the file's";
+
+  HttpResponse made = call_as("POST", agents,
+      R"({"extension": "1009", "password": "secret-1009", "name": "Nima", "queues": [{"queue": "linear"}]})",
+      boss);
+  ASSERT_EQ(made.status, 201) << made.body << server_.log();
+  auto agent = nlohmann::json::parse(made.body);
+  EXPECT_EQ(agent["added"], true);
+  EXPECT_EQ(agent["name"], "Nima");
+  EXPECT_EQ(agent["queues"], nlohmann::json::parse(R"([{"queue": "linear", "tier": 1}])"));
+  EXPECT_TRUE(std::filesystem::exists(server_.data_dir() / "agents" / "acme" / "1009.yaml"));
+
+  // Its phone registers with that password, logs in, and is offered the queue's caller.
+  test::AgentPhone phone(server_.port(), "acme.test");
+  ASSERT_EQ(phone.register_as("1009", "secret-1009"), 200) << server_.log();
+  ASSERT_EQ(phone.dial("*11"), 200);
+  ASSERT_NE(server_.wait_log({"agent status", "agent=1009", "code=*11"}), "") << server_.log();
+  test::Caller caller;
+  ASSERT_EQ(caller.call(server_.port(), "103", "made-agent-1"), 200);
+  auto offer = phone.await_invite(5s);
+  ASSERT_TRUE(offer.has_value()) << server_.log();
+  phone.decline(*offer);
+  EXPECT_EQ(caller.hang_up(server_.port(), "103"), 200);
+
+  // A new SIP password (and name); the supervisor may not.
+  EXPECT_EQ(call_as("PUT", agents + "/1009", R"({"password": "another-pass"})", token("acme", "sara"))
+                .status,
+            403);
+  HttpResponse changed = call_as("PUT", agents + "/1009", R"({"password": "another-pass", "name": "Nima K"})", boss);
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(nlohmann::json::parse(changed.body)["name"], "Nima K");
+  test::AgentPhone renewed(server_.port(), "acme.test");
+  EXPECT_EQ(renewed.register_as("1009", "another-pass"), 200) << server_.log();
+
+  EXPECT_EQ(call_as("DELETE", agents + "/1002", "", boss).status, 400) << "the file's agent";
+  EXPECT_EQ(call_as("DELETE", agents + "/4444", "", boss).status, 404);
+  HttpResponse removed = call_as("DELETE", agents + "/1009", "", boss);
+  ASSERT_EQ(removed.status, 200) << removed.body;
+  EXPECT_FALSE(std::filesystem::exists(server_.data_dir() / "agents" / "acme" / "1009.yaml"));
+  auto listed = nlohmann::json::parse(call_as("GET", agents, "", boss).body);
+  ASSERT_EQ(listed["agents"].size(), 2u) << listed.dump(2);  // the file's 1001 and 1002
+  for (const auto& a : listed["agents"]) EXPECT_NE(a["extension"], "1009");
+  auto live = nlohmann::json::parse(call_as("GET", "/api/v1/tenants/acme/live", "", boss).body);
+  ASSERT_EQ(live["agents"].size(), 2u) << live.dump(2);
+  for (const auto& a : live["agents"]) EXPECT_NE(a["extension"], "1009") << "gone from the live view";
+  test::AgentPhone gone(server_.port(), "acme.test");
+  EXPECT_NE(gone.register_as("1009", "another-pass"), 200) << "no longer an agent";
 }
 
 // A CRM's endpoint: accepts connections on 127.0.0.1, keeps each request (head and body) and

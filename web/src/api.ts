@@ -216,6 +216,28 @@ export interface AgentSetup {
   queues?: ({ queue: string; tier?: number } | string)[];
   /** Contacts of each channel the agent takes at once (0..100). */
   capacity?: Partial<Record<Channel, number>>;
+  /** Made through the API (the configuration file has no such agent): it can be removed. */
+  added?: boolean;
+  /** The keys set through the API over the configuration file's (`password`, `queues`, …). */
+  customized?: string[];
+}
+/** POST .../agents: a new agent (logged out); its phone registers with the extension and `password`. */
+export interface NewAgent {
+  extension: string;
+  /** The SIP phone's digest password, 8..64 characters. */
+  password: string;
+  name?: string;
+  queues?: { queue: string; tier: number }[];
+  skills?: Record<string, number>;
+  capacity?: Partial<Record<Channel, number>>;
+}
+/** PUT .../agents/{agent}: each key given replaces the agent's; `password` is a new SIP password. */
+export interface AgentChange {
+  skills?: Record<string, number>;
+  queues?: { queue: string; tier: number }[];
+  capacity?: Partial<Record<Channel, number>>;
+  name?: string;
+  password?: string;
 }
 export type UploadKind = 'flows' | 'calendars' | 'numbers';
 /** An entry of GET .../flows, .../calendars or .../numbers (`start`, `zone` or `flow` by kind). */
@@ -304,12 +326,11 @@ export const api = {
   putUpload: (t: string, kind: UploadKind, name: string, yaml: string, check: boolean) =>
     call<unknown>('PUT', `${tenantPath(t)}/${kind}/${enc(name)}${check ? '?check=true' : ''}`, new RawText(yaml)),
   deleteUpload: (t: string, kind: UploadKind, name: string) => call<unknown>('DELETE', `${tenantPath(t)}/${kind}/${enc(name)}`),
-  updateAgent: (
-    t: string,
-    agent: string,
-    setup: { skills: Record<string, number>; queues: { queue: string; tier: number }[]; capacity?: Partial<Record<Channel, number>> },
-  ) =>
-    call<AgentSetup>('PUT', `${tenantPath(t)}/agents/${enc(agent)}`, setup),
+  updateAgent: (t: string, agent: string, change: AgentChange) => call<AgentSetup>('PUT', `${tenantPath(t)}/agents/${enc(agent)}`, change),
+  /** Makes an agent (201 with the agent as GET lists it; 409 when the extension is taken). */
+  addAgent: (t: string, agent: NewAgent) => call<AgentSetup>('POST', `${tenantPath(t)}/agents`, agent),
+  /** Removes an agent made through the API (400 for one of the configuration file, 409 while it has a contact). */
+  deleteAgent: (t: string, agent: string) => call<unknown>('DELETE', `${tenantPath(t)}/agents/${enc(agent)}`),
   today: (t: string, agent: string) => call<Today>('GET', `${tenantPath(t)}/agents/${enc(agent)}/today`),
   contact: (t: string, agent: string) => call<AgentContact>('GET', `${tenantPath(t)}/agents/${enc(agent)}/contact`),
   contactAction: (t: string, agent: string, action: 'hangup' | 'hold' | 'resume') =>

@@ -961,7 +961,7 @@ TEST(ConfigQueues, UploadedQueueSettingsReplaceTheFilesKeyByKey) {
   renamed.uploads["queues"]["acme"]["sales"] = {"id: other\n", "queue sales"};
   auto wrong_id = load_config_string(kAcd, "acme.yaml", "/srv/tamas", renamed);
   ASSERT_FALSE(wrong_id.is_ok());
-  EXPECT_NE(wrong_id.message().find("tenants[0].queues.sales.id: the queue's id is its name"),
+  EXPECT_NE(wrong_id.message().find("tenants[0].queues.sales.id: the id is the upload's name"),
             std::string::npos)
       << wrong_id.message();
 
@@ -976,8 +976,40 @@ TEST(ConfigQueues, UploadedQueueSettingsReplaceTheFilesKeyByKey) {
   list.uploads["queues"]["acme"]["sales"] = {"[1, 2]\n", "queue sales"};
   auto not_map = load_config_string(kAcd, "acme.yaml", "/srv/tamas", list);
   ASSERT_FALSE(not_map.is_ok());
-  EXPECT_NE(not_map.message().find("expected a map of queue settings"), std::string::npos)
+  EXPECT_NE(not_map.message().find("expected a map of the queue's settings"), std::string::npos)
       << not_map.message();
+}
+
+// Agents made or changed through the API: an upload keyed by extension adds an agent, or changes
+// the file's agent key by key (a new SIP password); errors name agents.EXTENSION.
+TEST(ConfigAgents, UploadedAgentsAreAddedOrChangedKeyByKey) {
+  LoadOptions lo = no_synthesis();
+  lo.uploads["agents"]["acme"]["1005"] = {
+      "{\"password\": \"s3cret-1005\", \"name\": \"Nima\", \"queues\": [\"support\"]}", "agent 1005"};
+  lo.uploads["agents"]["acme"]["1001"] = {"password: changed\n", "agent 1001"};
+  auto cfg = load_config_string(kAcd, "acme.yaml", "/srv/tamas", lo);
+  ASSERT_TRUE(cfg.is_ok()) << cfg.message();
+  const TenantConfig& t = cfg->tenants[0];
+  const AgentSpec* nima = t.find_agent("1005");
+  ASSERT_NE(nima, nullptr);
+  EXPECT_EQ(nima->name, "Nima");
+  EXPECT_EQ(nima->password, "s3cret-1005");
+  ASSERT_EQ(nima->queues.size(), 1u);
+  EXPECT_EQ(nima->queues[0].queue, "support");
+  EXPECT_TRUE(nima->uploaded_only);
+  const AgentSpec* alice = t.find_agent("1001");
+  ASSERT_NE(alice, nullptr);
+  EXPECT_EQ(alice->password, "changed");
+  EXPECT_EQ(alice->name, "Alice") << "the file's other keys stay";
+  EXPECT_EQ(alice->uploaded_keys, std::vector<std::string>{"password"});
+  EXPECT_FALSE(alice->uploaded_only);
+
+  LoadOptions bad = no_synthesis();
+  bad.uploads["agents"]["acme"]["1006"] = {"password: x\nqueues: [nowhere]\n", "agent 1006"};
+  auto refused = load_config_string(kAcd, "acme.yaml", "/srv/tamas", bad);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.message().rfind("agent 1006:2: tenants[0].agents.1006.queues[0]: ", 0), 0u)
+      << refused.message();
 }
 
 }  // namespace tamas::config

@@ -1,12 +1,14 @@
 // Administration (/admin): the tenant's users (list and create); its queues, whose settings are
 // changed here over the configuration file's (or a new queue made) and in effect at once; its
-// agents, whose queues, tiers, skills and capacity change here live; and the flows, business-hours
+// agents, whose name, SIP password, queues, tiers, skills and capacity change here live, a new
+// agent (with its sign-in for the agent desktop) made and one made here removed; and the flows, business-hours
 // calendars and numbers in use, with a form to check or upload one and a button to remove an
 // upload. Managers see their own tenant; admins type the tenant's id.
 
 import {
   type AgentSetup,
   api,
+  type NewAgent,
   ApiError,
   type QueueSettingKey,
   type QueueSettings,
@@ -17,12 +19,12 @@ import {
   type User,
 } from '../api';
 import { fmtDateTime } from '../dates';
-import { field, h, replace } from '../dom';
+import { field, h, type Props, replace } from '../dom';
 import { type Key, list, num, t, tDynamic } from '../i18n';
 import { errorText, phone } from '../format';
 import type { Role } from '../session';
 import type { Page, PageContext } from '../shell';
-import { type AgentEdit, capacityText, editorRow, memberships, saveEdit, startEdit } from '../agent-editor';
+import { type AgentEdit, capacityText, editorRow, memberships, queueChoices, saveEdit, startEdit } from '../agent-editor';
 import { tenantPicker } from './tenant-picker';
 
 type Load<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'error'; message: string };
@@ -56,6 +58,33 @@ const kQueueDefaults: QueueSettings = {
 };
 
 const kQueueId = /^[a-z0-9_-]{1,64}$/;
+
+/** The form of a new agent: what is typed, kept across redraws. */
+interface AgentDraft {
+  extension: string;
+  name: string;
+  /** The SIP phone's password. */
+  password: string;
+  queues: Map<string, number>;
+  /** The sign-in for the agent desktop ('' makes none). */
+  signin: string;
+  /** `field`: the API's key (`extension`, `password`, `queues`, …) or `signin`. */
+  error: { message: string; field?: string } | null;
+  /** The agent was made but not its sign-in: the next try makes only the sign-in. */
+  made: boolean;
+  busy: boolean;
+}
+
+/** The label of a field of the new agent's form, by the API's key. */
+const kAgentLabels: Record<string, Key> = {
+  extension: 'agent.extension',
+  name: 'col.name',
+  password: 'agent.password',
+  queues: 'col.queues',
+  skills: 'col.skills',
+  capacity: 'admin.capacity',
+  signin: 'agent.signin',
+};
 
 /** The editor's state: what is typed, kept across redraws. */
 interface QueueDraft {
@@ -144,6 +173,9 @@ export class AdminPage implements Page {
   private draft = { username: '', name: '', role: 'agent' as Role, password: '' };
   private formError = '';
   private editing: AgentEdit | null = null;
+  private agentDraft: AgentDraft | null = null;
+  /** The server's refusal to remove an agent, shown above the agents' table. */
+  private agentsMessage = '';
   private queueDraft: QueueDraft | null = null;
   private readonly boxes = {
     users: h('div', { class: 'table-wrap' }),
@@ -151,6 +183,7 @@ export class AdminPage implements Page {
     queues: h('div', { class: 'table-wrap' }),
     queueEditor: h('div'),
     agents: h('div', { class: 'table-wrap' }),
+    agentForm: h('div'),
     lists: h('div'),
     upload: h('div'),
   };
@@ -184,6 +217,7 @@ export class AdminPage implements Page {
     return this.load(() => api.queues(this.tenant), (v) => (this.queues = v), () => {
       this.renderQueues();
       this.renderAgents(); // the editor's queue boxes
+      this.renderAgentForm();
     });
   }
 
@@ -204,6 +238,7 @@ export class AdminPage implements Page {
     this.renderForm();
     this.renderQueues();
     this.renderAgents();
+    this.renderAgentForm();
     this.renderLists();
     this.renderUpload();
     return h(
@@ -230,7 +265,18 @@ export class AdminPage implements Page {
         this.boxes.queues,
         this.boxes.queueEditor,
       ),
-      h('section', { class: 'card', attrs: { 'aria-labelledby': 'ad-agents' } }, h('h2', { id: 'ad-agents' }, t('admin.agents')), this.boxes.agents),
+      h(
+        'section',
+        { class: 'card', attrs: { 'aria-labelledby': 'ad-agents' } },
+        h(
+          'div',
+          { class: 'section-head' },
+          h('h2', { id: 'ad-agents' }, t('admin.agents')),
+          h('button', { type: 'button', class: 'secondary', id: 'agent-new', onclick: () => this.newAgent() }, t('agent.new')),
+        ),
+        this.boxes.agents,
+        this.boxes.agentForm,
+      ),
       h(
         'section',
         { class: 'card', attrs: { 'aria-labelledby': 'ad-flows' } },
@@ -633,28 +679,202 @@ export class AdminPage implements Page {
   private renderAgents(): void {
     const l = this.agents;
     if (!this.status(l, this.boxes.agents)) return;
-    if (l.value.length === 0) return replace(this.boxes.agents, h('p', { class: 'muted' }, t('admin.noagents')));
+    const message = this.agentsMessage
+      ? h('p', { class: 'form-error', attrs: { role: 'alert', 'data-testid': 'agents-error' } }, this.agentsMessage)
+      : null;
+    if (l.value.length === 0) return replace(this.boxes.agents, message, h('p', { class: 'muted' }, t('admin.noagents')));
     replace(
       this.boxes.agents,
+      message,
       this.table(
         [t('col.agent'), t('col.name'), t('col.queues'), t('col.skills'), t('admin.capacity'), ''],
         l.value.flatMap((a) => {
+          const custom = a.customized ?? [];
+          const mark = a.added
+            ? h('span', { class: 'badge added', attrs: { 'data-testid': 'agent-mark' } }, t('agent.added'))
+            : custom.length
+              ? h('span', { class: 'badge changed', title: list(custom), attrs: { 'data-testid': 'agent-mark' } }, t('queue.customized', { n: custom.length }))
+              : null;
           const row = h(
             'tr',
-            { attrs: { 'data-agent': a.extension } },
-            h('th', { scope: 'row' }, phone(a.extension)),
+            { attrs: { 'data-agent': a.extension, 'data-added': a.added || undefined, 'data-customized': custom.length ? custom.join(' ') : undefined } },
+            h('th', { scope: 'row' }, phone(a.extension), mark),
             h('td', null, a.name ?? ''),
             h('td', null, list(memberships(a).map((m) => (m.tier > 1 ? `${m.queue} (${t('admin.tier', { n: m.tier })})` : m.queue))) || '—'),
             h('td', null, list(Object.entries(a.skills ?? {}).map(([s, lv]) => `${s} ${num(lv)}`)) || '—'),
             h('td', { attrs: { 'data-testid': 'agent-capacity' } }, capacityText(a) || '—'),
-            h('td', null, h('button', { type: 'button', class: 'secondary', onclick: () => { this.editing = startEdit(a); this.renderAgents(); } }, t('admin.edit'))),
+            h(
+              'td',
+              { class: 'actions' },
+              h(
+                'button',
+                { type: 'button', class: 'secondary', attrs: { 'data-testid': 'edit-agent' }, onclick: () => { this.editing = startEdit(a); this.renderAgents(); } },
+                t('admin.edit'),
+              ),
+              a.added
+                ? [
+                    ' ',
+                    h(
+                      'button',
+                      {
+                        type: 'button',
+                        class: 'secondary',
+                        attrs: { 'data-testid': 'remove-agent', 'aria-label': t('agent.remove.for', { agent: a.extension }) },
+                        onclick: () => void this.removeAgent(a.extension),
+                      },
+                      t('agent.remove'),
+                    ),
+                  ]
+                : null,
+            ),
           );
           if (this.editing?.extension !== a.extension) return [row];
           const ids = this.queues.state === 'ok' ? this.queues.value.queues.map((q) => q.id) : [];
-          return [row, editorRow(this.editing, ids, 6, () => void this.saveAgent(), () => { this.editing = null; this.renderAgents(); })];
+          return [row, editorRow(this.editing, ids, 6, () => void this.saveAgent(), () => { this.editing = null; this.renderAgents(); }, true)];
         }),
       ),
     );
+  }
+
+  /** DELETE .../agents/{agent}, after asking: only an agent made here. The server's refusal (an
+   * agent of the configuration file, or one with a contact) is shown above the table. */
+  private async removeAgent(extension: string): Promise<void> {
+    if (!window.confirm(t('agent.remove.confirm', { agent: extension }))) return;
+    this.agentsMessage = '';
+    try {
+      await api.deleteAgent(this.tenant, extension);
+      if (this.editing?.extension === extension) this.editing = null;
+      this.ctx.flash(t('agent.removed', { agent: extension }), 'info');
+    } catch (e) {
+      this.agentsMessage = e instanceof ApiError && (e.status === 400 || e.status === 409) ? t('agent.remove.refused', { agent: extension, error: e.message }) : errorText(e);
+    }
+    await this.loadAgents();
+  }
+
+  private newAgent(): void {
+    this.agentDraft = { extension: '', name: '', password: '', queues: new Map(), signin: '', error: null, made: false, busy: false };
+    this.renderAgentForm();
+    requestAnimationFrame(() => this.boxes.agentForm.querySelector<HTMLElement>('input')?.focus());
+  }
+
+  /** The form of a new agent: extension, name, SIP password, queues and tiers, and the sign-in
+   * for the agent desktop (a web user of role agent whose username is the extension). */
+  private renderAgentForm(): void {
+    const d = this.agentDraft;
+    const box = this.boxes.agentForm;
+    if (!d) return replace(box);
+    const errKey = d.error?.field ? (d.error.field.split(/[.[]/)[0] ?? '') : '';
+    const invalid = (key: string) => (errKey === key ? { 'aria-invalid': 'true', 'aria-describedby': 'agent-error' } : {});
+    const input = (key: 'extension' | 'name' | 'password' | 'signin', props: Props<'input'>) => {
+      const el = h('input', { ...props, id: `a-${key}`, value: d[key], disabled: d.made && key !== 'signin', attrs: { name: key, ...props?.attrs, ...invalid(key) } });
+      el.addEventListener('input', () => (d[key] = el.value));
+      return el;
+    };
+    const extension = input('extension', { required: true, maxLength: 15, attrs: { dir: 'ltr', inputmode: 'numeric', autocomplete: 'off', pattern: '[0-9]{1,15}' } });
+    const name = input('name', { maxLength: 100, attrs: { dir: 'auto', autocomplete: 'off' } });
+    const password = input('password', { type: 'password', required: true, maxLength: 64, attrs: { dir: 'ltr', autocomplete: 'new-password' } });
+    const signin = input('signin', { type: 'password', maxLength: 128, attrs: { dir: 'ltr', autocomplete: 'new-password' } });
+    const ids = this.queues.state === 'ok' ? this.queues.value.queues.map((q) => q.id) : [];
+    const error = d.error ? this.agentErrorText(d.error) : '';
+    replace(
+      box,
+      h(
+        'form',
+        {
+          id: 'agent-form',
+          class: 'queue-editor',
+          attrs: { 'aria-labelledby': 'agent-form-title', novalidate: true },
+          onsubmit: (e: SubmitEvent) => {
+            e.preventDefault();
+            void this.createAgent();
+          },
+        },
+        h('h3', { id: 'agent-form-title' }, t('agent.new.title')),
+        h(
+          'div',
+          { class: 'form-grid' },
+          field(t('agent.extension'), extension, t('agent.extension.hint')),
+          field(t('col.name'), name),
+          field(t('agent.password'), password, t('agent.password.hint')),
+        ),
+        h(
+          'fieldset',
+          { class: 'queue-set', disabled: d.made, attrs: invalid('queues') },
+          h('legend', null, t('col.queues')),
+          ids.length ? queueChoices(d.queues, ids) : h('p', { class: 'muted' }, t('admin.noqueues')),
+        ),
+        h('div', { class: 'form-grid' }, field(t('agent.signin'), signin, t('agent.signin.hint'))),
+        d.made ? h('p', { class: 'notice', attrs: { role: 'status' } }, t('agent.made.nosignin', { agent: d.extension.trim() })) : null,
+        h('p', { class: 'form-error', id: 'agent-error', attrs: { role: 'alert', 'data-testid': 'agent-error' } }, error),
+        h(
+          'div',
+          { class: 'button-row' },
+          h('button', { type: 'submit', class: 'primary', id: 'agent-create', disabled: d.busy }, d.made ? t('agent.create.signin') : t('agent.create')),
+          h('button', { type: 'button', class: 'secondary', id: 'agent-cancel', onclick: () => { this.agentDraft = null; this.renderAgentForm(); } }, d.made ? t('agent.close') : t('admin.cancel')),
+        ),
+      ),
+    );
+  }
+
+  /** "Extension (extension): must be 1 to 15 digits". */
+  private agentErrorText(e: { message: string; field?: string }): string {
+    if (!e.field) return e.message;
+    const key = kAgentLabels[e.field.split(/[.[]/)[0] ?? ''];
+    const what = e.field === 'signin' ? t('agent.signin') : key ? `${t(key)} (${e.field})` : e.field;
+    return t('queue.error', { field: what, error: e.message });
+  }
+
+  /** POST .../agents, then (when a sign-in was typed) POST .../users with role agent. */
+  private async createAgent(): Promise<void> {
+    const d = this.agentDraft;
+    if (!d || d.busy) return;
+    const extension = d.extension.trim();
+    const name = d.name.trim();
+    d.error = null;
+    if (d.signin && this.users.state === 'ok' && this.users.value.some((u) => u.username === extension)) {
+      d.error = { message: t('agent.signin.taken', { username: extension }), field: 'signin' };
+      return this.renderAgentForm();
+    }
+    d.busy = true;
+    this.renderAgentForm();
+    if (!d.made) {
+      try {
+        const body: NewAgent = { extension, password: d.password };
+        if (name) body.name = name;
+        if (d.queues.size) body.queues = [...d.queues.entries()].map(([queue, tier]) => ({ queue, tier }));
+        await api.addAgent(this.tenant, body);
+        d.made = true;
+        void this.loadAgents();
+      } catch (e) {
+        d.busy = false;
+        d.error =
+          e instanceof ApiError && e.status === 409
+            ? { message: e.message || t('agent.taken'), field: 'extension' }
+            : e instanceof ApiError && e.status === 400
+              ? { message: e.message, field: e.field }
+              : { message: errorText(e) };
+        if (this.agentDraft === d) this.renderAgentForm();
+        return;
+      }
+    }
+    if (d.signin) {
+      try {
+        await api.addUser(this.tenant, { username: extension, role: 'agent', password: d.signin, name: name || extension });
+        void this.loadUsers();
+      } catch (e) {
+        d.busy = false;
+        d.error = {
+          message: e instanceof ApiError && e.status === 409 ? t('admin.taken') : e instanceof ApiError && e.status === 400 ? e.message : errorText(e),
+          field: 'signin',
+        };
+        if (this.agentDraft === d) this.renderAgentForm();
+        return;
+      }
+    }
+    if (this.agentDraft === d) this.agentDraft = null;
+    this.ctx.flash(t(d.signin ? 'agent.created.signin' : 'agent.created', { agent: extension }), 'info');
+    this.renderAgentForm();
+    await this.loadAgents();
   }
 
   private async saveAgent(): Promise<void> {

@@ -387,7 +387,9 @@ export class WallboardPage implements Page {
               h('td', null, select, ' ', change),
             );
             if (this.editing?.extension !== a.extension) return [row];
-            return [row, editorRow(this.editing, [...this.setup.keys()], 5, () => void this.saveAgent(), () => { this.editing = null; this.renderAgents(); })];
+            // The name and the SIP password: admins and managers only (the server refuses a supervisor).
+            const account = this.ctx.session.role === 'admin' || this.ctx.session.role === 'manager';
+            return [row, editorRow(this.editing, [...this.setup.keys()], 5, () => void this.saveAgent(), () => { this.editing = null; this.renderAgents(); }, account)];
           }),
         ),
       ),
