@@ -943,6 +943,10 @@ Response delete_agent(const ApiContext& ctx, const Request& req) {
   if (Status st = ctx.change_flow("agents", tenant, ext, "", /*keep=*/true); !st) {
     return api::json_error(400, st.message());
   }
+  // An agent made again with this extension starts from its own set-up, not this one's.
+  if (Status forgot = ctx.store->delete_agent_setup(tenant, ext); !forgot) {
+    return api::json_error(500, "the agent is removed but its kept set-up is not: internal error");
+  }
   ctx.store->save_audit({now(), tenant, req.principal->username, req.remote_address, "agent.remove",
                          ext});
   return json_ok({{"agent", ext}, {"removed", true}});

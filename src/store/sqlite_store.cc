@@ -444,6 +444,22 @@ class SqliteStore final : public Store {
     return exec(db, "COMMIT", path_);
   }
 
+  Status delete_agent_setup(const std::string& tenant, const std::string& extension) override {
+    std::lock_guard<std::mutex> lock(accounts_mu_);
+    sqlite3* db = accounts_.get();
+    for (const char* sql : {"DELETE FROM agent_setup_items WHERE tenant = ?1 AND extension = ?2",
+                            "DELETE FROM agent_setups WHERE tenant = ?1 AND extension = ?2"}) {
+      auto st = prepare(db, sql);
+      if (!st) return st.status();
+      bind(st->get(), 1, tenant);
+      bind(st->get(), 2, extension);
+      if (sqlite3_step(st->get()) != SQLITE_DONE) {
+        return Status::error(path_ + ": forgetting agent " + extension + ": " + sqlite3_errmsg(db));
+      }
+    }
+    return Status::ok();
+  }
+
   Result<std::vector<AgentSetupRecord>> agent_setups(const std::string& tenant) override {
     std::lock_guard<std::mutex> lock(accounts_mu_);
     sqlite3* db = accounts_.get();

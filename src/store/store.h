@@ -201,6 +201,8 @@ class Store {
   // Replaces the kept set-up of an agent (at once, not queued) / the tenant's, by extension.
   virtual Status save_agent_setup(const AgentSetupRecord& a) = 0;
   virtual Result<std::vector<AgentSetupRecord>> agent_setups(const std::string& tenant) = 0;
+  // Forgets an agent's kept set-up (the agent was removed); nothing to forget is not an error.
+  virtual Status delete_agent_setup(const std::string& tenant, const std::string& extension) = 0;
   virtual Result<bool> delete_api_token(const std::string& tenant, const std::string& prefix) = 0;
   // Changes an account: disabled, and the password hash when not empty. False when there is no
   // such user.

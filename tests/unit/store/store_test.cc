@@ -358,6 +358,10 @@ TEST_F(StoreTest, AgentSetupsAreReplacedWhole) {
   ASSERT_EQ(beta->size(), 1u);
   EXPECT_TRUE((*beta)[0].queues.empty()) << "an agent taken out of every queue stays so";
   EXPECT_TRUE((*beta)[0].capacity.empty()) << "no capacity kept: the configuration's stays";
+  ASSERT_TRUE(store_->delete_agent_setup("acme", "1001").is_ok());
+  EXPECT_TRUE(store_->agent_setups("acme")->empty()) << "forgotten";
+  EXPECT_EQ(store_->agent_setups("beta")->size(), 1u) << "another tenant's 1001 stays";
+  EXPECT_TRUE(store_->delete_agent_setup("acme", "1001").is_ok()) << "nothing to forget";
 }
 
 }  // namespace tamas::store
