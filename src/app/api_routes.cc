@@ -773,9 +773,11 @@ std::optional<Response> check_account_fields(const json& body) {
 }
 
 // Keeps `fields` (name, password, and for a new agent its routing) as the agent's entry uploaded
-// over the configuration (data_dir/agents/<tenant>/<extension>.yaml, JSON being YAML) and reloads.
+// over the configuration (data_dir/agents/<tenant>/<extension>.yaml, JSON being YAML) and reloads;
+// without `keep`, only checks that the configuration loads with them.
 std::optional<Response> keep_agent_entry(const ApiContext& ctx, const Request& req,
-                                         const std::string& ext, const json& fields) {
+                                         const std::string& ext, const json& fields,
+                                         bool keep = true) {
   if (!ctx.change_flow) return api::json_error(503, "agents cannot be changed here");
   const std::string& tenant = req.params.at("tenant");
   json entry = json::object();
@@ -787,7 +789,7 @@ std::optional<Response> keep_agent_entry(const ApiContext& ctx, const Request& r
     }
   }
   for (const auto& [key, value] : fields.items()) entry[key] = value;
-  if (Status st = ctx.change_flow("agents", tenant, ext, entry.dump(2) + "\n", /*keep=*/true); !st) {
+  if (Status st = ctx.change_flow("agents", tenant, ext, entry.dump(2) + "\n", keep); !st) {
     const auto cfg = ctx.server->configuration();
     std::string prefix;
     for (size_t i = 0; i < cfg->tenants.size(); ++i) {
@@ -830,6 +832,14 @@ Response update_agent(const ApiContext& ctx, const Request& req) {
   a.queues = now_setup->queues;
   a.capacity = now_setup->capacity;
   if (auto bad = read_routing_fields(body, a)) return *bad;
+  json account_fields = json::object();
+  if (body.contains("name")) account_fields["name"] = body["name"];
+  if (body.contains("password")) account_fields["password"] = body["password"];
+  if (account) {  // checked before anything changes, so that a refusal changes nothing
+    if (auto refused = keep_agent_entry(ctx, req, a.extension, account_fields, /*keep=*/false)) {
+      return *refused;
+    }
+  }
   if (Status st = ctx.server->update_agent(tenant, a, std::chrono::seconds(2)); !st) {
     const std::string& m = st.message();
     if (m.rfind("no agent", 0) == 0) return api::json_error(404, m);
@@ -851,10 +861,7 @@ Response update_agent(const ApiContext& ctx, const Request& req) {
   detail += "; capacity";
   for (const auto& [channel, n] : a.capacity) detail += " " + channel + "=" + std::to_string(n);
   if (account) {
-    json fields = json::object();
-    if (body.contains("name")) fields["name"] = body["name"];
-    if (body.contains("password")) fields["password"] = body["password"];
-    if (auto failed = keep_agent_entry(ctx, req, a.extension, fields)) return *failed;
+    if (auto failed = keep_agent_entry(ctx, req, a.extension, account_fields)) return *failed;
     if (body.contains("name")) a.name = body["name"].get<std::string>();
     detail += body.contains("password") ? "; name, SIP password" : "; name";
   }
