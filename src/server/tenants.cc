@@ -182,6 +182,9 @@ void ServerImpl::update_routing(const config::TenantConfig& t, TenantRuntime& rt
       log::info("queue changed", {{"tenant", t.id}, {"queue", q.id}});
     }
   }
+  // The offers the changes made go out now, before agents leave below (whose logging out then
+  // cancels what they were offered).
+  run_router_commands(rt, out);
   for (auto it = rt.queues.begin(); it != rt.queues.end();) {
     if (t.find_queue(it->first) != nullptr) {
       ++it;
@@ -245,7 +248,6 @@ void ServerImpl::update_routing(const config::TenantConfig& t, TenantRuntime& rt
     it = rt.agents.erase(it);
   }
   rt.queues_dirty = queues_dirty_ = true;
-  run_router_commands(rt, out);
 }
 
 // Carries out what the router asked for outside an event (a change of set-up): the commands,
