@@ -109,19 +109,9 @@ interface QueueDraft {
   busy: boolean;
 }
 
-/** A queue's effective settings: `settings` when the server sends them, else what the older
- * fields say, over the defaults. */
+/** A queue's effective settings as the server sends them, over the configuration's defaults. */
 function effectiveSettings(q: QueueSetup): QueueSettings {
-  const legacy: Partial<QueueSettings> = {};
-  if (q.strategy !== undefined) legacy.strategy = q.strategy;
-  const sl = q.service_level;
-  if (sl?.threshold_seconds !== undefined) legacy.sl_seconds = sl.threshold_seconds;
-  if (sl?.target !== undefined) legacy.sl_target = Math.round(sl.target > 1 ? sl.target : sl.target * 100);
-  if (q.ring_timeout_seconds !== undefined) legacy.ring_timeout = q.ring_timeout_seconds;
-  if (q.wrap_up_seconds !== undefined) legacy.wrap_up = q.wrap_up_seconds;
-  if (q.dispositions !== undefined) legacy.dispositions = q.dispositions;
-  if (q.script !== undefined) legacy.script = q.script;
-  return { ...kQueueDefaults, ...legacy, ...(q.settings ?? {}) };
+  return { ...kQueueDefaults, ...(q.settings ?? {}) };
 }
 
 function draftOf(id: string, base: QueueSettings, isNew: boolean, customized: string[], added: boolean): QueueDraft {
